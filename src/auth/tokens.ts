@@ -1,0 +1,76 @@
+import { SignJWT, jwtVerify, errors } from 'jose';
+import type { Clock } from '../clock.js';
+
+export type Role = 'vendor' | 'user';
+
+/** What a valid access token says about its bearer. */
+export interface Principal {
+  /** The user id as the token carries it: always a string (`sub`). */
+  sub: string;
+  role: Role;
+  name: string;
+}
+
+/** Why a token was refused; the message goes to the client as `detail`. */
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+/**
+ * Issues and checks HS256 access tokens with the original service's claims:
+ * `sub` (user id as a string), `role`, `name`, `iat`, `exp`.
+ */
+export class Tokens {
+  readonly #key: Uint8Array;
+
+  constructor(
+    secret: string,
+    private readonly ttlMinutes: number,
+    private readonly clock: Clock,
+  ) {
+    this.#key = new TextEncoder().encode(secret);
+  }
+
+  async issue(user: { id: string | number; role: string; name: string }): Promise<string> {
+    const iat = Math.floor(this.clock.now() / 1000);
+    return new SignJWT({ role: user.role, name: user.name })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(String(user.id))
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlMinutes * 60)
+      .sign(this.#key);
+  }
+
+  /** Returns the principal of a valid token; throws TokenError saying what is wrong otherwise. */
+  async verify(token: string): Promise<Principal> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#key, {
+        // Only HS256: `none` and every other algorithm are refused before the signature is read.
+        algorithms: ['HS256'],
+        currentDate: new Date(this.clock.now()),
+        requiredClaims: ['sub', 'exp'],
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw new TokenError('Token expired');
+      throw new TokenError('Could not validate credentials');
+    }
+    const role = payload.role;
+    if (typeof payload.sub !== 'string' || (role !== 'vendor' && role !== 'user')) {
+      throw new TokenError('Could not validate credentials');
+    }
+    return { sub: payload.sub, role, name: typeof payload.name === 'string' ? payload.name : '' };
+  }
+}
+
+/**
+ * Extracts the raw token from an `Authorization`-style value (`Bearer <jwt>`), or returns a bare
+ * token unchanged (the `?token=` form of the WebSocket endpoints).
+ */
+export function bearerToken(value: string | undefined | null): string | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  const match = /^bearer\s+(\S+)$/i.exec(trimmed);
+  if (match) return match[1];
+  return /^\S+$/.test(trimmed) ? trimmed : undefined;
+}

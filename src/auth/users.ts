@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import { badRequest } from '../http/errors.js';
+import type { Database, UserId, UserIdType } from '../db/schema.js';
+import type { Passwords } from './passwords.js';
+import type { Role } from './tokens.js';
+
+/** A user as the API shows it. */
+export interface User {
+  id: UserId;
+  email: string;
+  name: string;
+  role: Role;
+  created_at: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Turns the `sub` of a token (always a string) into the database's user id type, or returns
+ * undefined when it cannot be one.
+ */
+export function parseUserId(sub: string, type: UserIdType): UserId | undefined {
+  if (type === 'uuid') return UUID.test(sub) ? sub.toLowerCase() : undefined;
+  const n = Number(sub);
+  return /^\d+$/.test(sub) && Number.isSafeInteger(n) ? n : undefined;
+}
+
+function toUser(row: { id: UserId; email: string; name: string; role: string; created_at: Date }): User {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role === 'vendor' ? 'vendor' : 'user',
+    created_at: row.created_at.toISOString(),
+  };
+}
+
+/** Registration, login and lookup of users. */
+export class Users {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly passwords: Passwords,
+  ) {}
+
+  /** Creates a user; 400 `Email already registered` when the email is taken in any letter case. */
+  async register(input: { email: string; name: string; password: string; role: Role }): Promise<User> {
+    const email = input.email.trim();
+    const passwordHash = await this.passwords.hash(input.password);
+    const taken = await this.#findByEmail(email);
+    if (taken) throw badRequest('Email already registered');
+    try {
+      const row = await this.db
+        .insertInto('users')
+        .values({ email, name: input.name.trim(), password_hash: passwordHash, role: input.role })
+        .returning(['id', 'email', 'name', 'role', 'created_at'])
+        .executeTakeFirstOrThrow();
+      return toUser(row);
+    } catch (error) {
+      // Two registrations of one email at once: the unique index decides, the loser hears why.
+      if ((error as { code?: string }).code === '23505') throw badRequest('Email already registered');
+      throw error;
+    }
+  }
+
+  /**
+   * Checks an email and password; 400 `Incorrect email/password` for either being wrong, after
+   * the same hashing work, so the answer does not reveal whether the email exists. A legacy
+   * bcrypt hash that verifies is replaced by an argon2id hash.
+   */
+  async login(emailInput: string, password: string): Promise<User> {
+    const row = await this.#findByEmail(emailInput.trim());
+    if (!row) {
+      await this.passwords.verifyNobody(password);
+      throw badRequest('Incorrect email/password');
+    }
+    const check = await this.passwords.verify(row.password_hash, password);
+    if (!check.ok) throw badRequest('Incorrect email/password');
+    if (check.needsRehash) {
+      const upgraded = await this.passwords.hash(password);
+      await this.db.updateTable('users').set({ password_hash: upgraded }).where('id', '=', row.id).execute();
+    }
+    return toUser(row);
+  }
+
+  async findById(id: UserId): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'role', 'created_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? toUser(row) : undefined;
+  }
+
+  async #findByEmail(email: string) {
+    return this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'role', 'created_at', 'password_hash'])
+      .where((eb) => eb(eb.fn('lower', ['email']), '=', email.toLowerCase()))
+      .orderBy('created_at')
+      .limit(1)
+      .executeTakeFirst();
+  }
+}

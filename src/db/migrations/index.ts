@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as users from './001-users.js';
+import * as live from './002-live.js';
+
+/**
+ * The migrations in order. Listed in code rather than read from a folder so that the compiled
+ * build and `tsx` see the same set. Never edit a migration that has shipped: add the next one.
+ */
+export const migrations: MigrationProvider = {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return {
+      '001-users': users,
+      '002-live': live,
+    };
+  },
+};

@@ -1,0 +1,51 @@
+import type { Generated } from 'kysely';
+
+/**
+ * A user id as the database holds it: a UUID string on a database this service created, or an
+ * integer on a database adopted from the original service whose `users.id` is INTEGER.
+ */
+export type UserId = string | number;
+
+/** Whether `users.id` (and every column referencing it) is UUID or INTEGER. */
+export type UserIdType = 'uuid' | 'integer';
+
+export interface UsersTable {
+  id: Generated<UserId>;
+  email: string;
+  name: string;
+  password_hash: string;
+  role: string;
+  created_at: Generated<Date>;
+}
+
+export interface LiveSessionsTable {
+  id: Generated<string>;
+  vendor_id: UserId;
+  title: string;
+  is_live: Generated<boolean>;
+  started_at: Generated<Date>;
+  ended_at: Date | null;
+}
+
+export interface CommentsTable {
+  id: Generated<string>;
+  /** Insertion order; comments page by it. Never leaves the database. */
+  seq: Generated<string>;
+  session_id: string;
+  user_id: UserId;
+  message: string;
+  created_at: Generated<Date>;
+}
+
+export interface SessionViewsTable {
+  session_id: string;
+  user_id: UserId;
+  first_viewed_at: Generated<Date>;
+}
+
+export interface Database {
+  users: UsersTable;
+  live_sessions: LiveSessionsTable;
+  comments: CommentsTable;
+  session_views: SessionViewsTable;
+}

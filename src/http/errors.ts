@@ -1,0 +1,188 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+/**
+ * An error with an HTTP status and the words the client sees as `detail`, in the original
+ * FastAPI service's shape: `{"detail": "..."}`.
+ */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'HttpError';
+  }
+}
+
+/** A 422 for a value the schema let through but the rules refuse; sent in FastAPI's list shape. */
+export class UnprocessableError extends HttpError {
+  constructor(
+    readonly loc: (string | number)[],
+    msg: string,
+    readonly type = 'value_error',
+  ) {
+    super(422, msg);
+  }
+}
+
+export const badRequest = (detail: string) => new HttpError(400, detail);
+export const unauthorized = (detail = 'Not authenticated') =>
+  new HttpError(401, detail, { 'www-authenticate': 'Bearer' });
+export const forbidden = (detail: string) => new HttpError(403, detail);
+export const notFound = (detail: string) => new HttpError(404, detail);
+export const conflict = (detail: string) => new HttpError(409, detail);
+export const unavailable = (detail: string) => new HttpError(503, detail);
+
+/** One entry of a FastAPI 422 body. */
+interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+const LOCATION: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
+
+/** The errors that mean "the database is unreachable", from pg and from the pool. */
+function isDatabaseDown(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  if (!e) return false;
+  if (
+    e.code &&
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '08006',
+      '08001',
+      '08003',
+    ].includes(e.code)
+  )
+    return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    e.message ?? '',
+  );
+}
+
+/**
+ * Turns every error into the FastAPI-compatible shape: `HttpError` as `{detail}`, schema
+ * failures as 422 `{detail: [{loc, msg, type}]}`, and anything unexpected as a logged 500 that
+ * leaks nothing.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof UnprocessableError) {
+      return reply.code(422).send({ detail: [{ loc: error.loc, msg: error.detail, type: error.type }] });
+    }
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).headers(error.headers).send({ detail: error.detail });
+    }
+    if ('validation' in error && error.validation) {
+      const where = LOCATION[error.validationContext ?? 'body'] ?? 'body';
+      const detail: ValidationIssue[] = error.validation.map((v) => {
+        const path = (v.instancePath ?? '')
+          .split('/')
+          .filter(Boolean)
+          .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+        const params = v.params as Record<string, unknown>;
+        if (v.keyword === 'required' && typeof params.missingProperty === 'string') {
+          path.push(params.missingProperty);
+        }
+        return {
+          loc: [where, ...path],
+          msg: validationMessage(v.keyword, params, v.message),
+          type: validationType(v.keyword, params),
+        };
+      });
+      return reply.code(422).send({ detail });
+    }
+    if (
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
+      (error.statusCode === 400 && error instanceof SyntaxError)
+    ) {
+      return reply.code(422).send({
+        detail: [
+          {
+            loc: ['body'],
+            msg: error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'Field required' : 'JSON decode error',
+            type: error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'missing' : 'json_invalid',
+          },
+        ],
+      });
+    }
+    if (isDatabaseDown(error)) {
+      request.log.warn({ err: error }, 'database unreachable');
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .send({ detail: 'Database unavailable, try again shortly' });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // Fastify's own client errors (unsupported media type, body too large, …): keep the status.
+      return reply.code(status).send({ detail: error.message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ detail: 'Internal server error' });
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not Found' }));
+}
+
+function validationType(keyword: string, params: Record<string, unknown>): string {
+  switch (keyword) {
+    case 'required':
+      return 'missing';
+    case 'type':
+      return `${String(params.type).split(',')[0]}_type`;
+    case 'maxLength':
+      return 'string_too_long';
+    case 'minLength':
+      return 'string_too_short';
+    case 'maximum':
+      return 'less_than_equal';
+    case 'minimum':
+      return 'greater_than_equal';
+    case 'enum':
+    case 'const':
+    case 'anyOf':
+      return 'enum';
+    case 'pattern':
+      return 'string_pattern_mismatch';
+    default:
+      return 'value_error';
+  }
+}
+
+function validationMessage(
+  keyword: string,
+  params: Record<string, unknown>,
+  fallback: string | undefined,
+): string {
+  switch (keyword) {
+    case 'required':
+      return 'Field required';
+    case 'maxLength':
+      return `String should have at most ${String(params.limit)} characters`;
+    case 'minLength':
+      return `String should have at least ${String(params.limit)} character${params.limit === 1 ? '' : 's'}`;
+    case 'maximum':
+      return `Input should be less than or equal to ${String(params.limit)}`;
+    case 'minimum':
+      return `Input should be greater than or equal to ${String(params.limit)}`;
+    case 'type':
+      return `Input should be a valid ${String(params.type)}`;
+    default:
+      return fallback ? `Input ${fallback}` : 'Invalid value';
+  }
+}

@@ -1,0 +1,112 @@
+import { sql, type Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Database, UserId } from '../db/schema.js';
+import { conflict, notFound, UnprocessableError } from '../http/errors.js';
+import type { LiveEvents } from './events.js';
+import { isSessionId } from './sessions.js';
+
+/** A comment as the API and the `comment` WebSocket event show it. */
+export interface Comment {
+  id: string;
+  session_id: string;
+  user_id: UserId;
+  user_name: string;
+  message: string;
+  ts: string;
+}
+
+export const MAX_COMMENT_LENGTH = 1000;
+
+/** Posting and reading comments of live sessions. */
+export class Comments {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly events: () => LiveEvents,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Stores a comment and, once it is committed, hands it to the realtime layer. The message is
+   * trimmed and must then hold 1–1000 characters. 404 for an unknown session, 409 for an ended one.
+   */
+  async post(sessionId: string, author: { id: UserId; name: string }, rawMessage: string): Promise<Comment> {
+    const message = rawMessage.trim();
+    if (message.length === 0)
+      throw new UnprocessableError(['body', 'message'], 'message must not be blank', 'string_too_short');
+    if (message.length > MAX_COMMENT_LENGTH) {
+      throw new UnprocessableError(
+        ['body', 'message'],
+        `message must be at most ${MAX_COMMENT_LENGTH} characters`,
+        'string_too_long',
+      );
+    }
+    if (!isSessionId(sessionId)) throw notFound('Session not found');
+    // One statement checks liveness and inserts, so no comment lands after the session ended.
+    const row = await this.db
+      .insertInto('comments')
+      .columns(['session_id', 'user_id', 'message', 'created_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('live_sessions')
+          .select([
+            'id',
+            sql<UserId>`${author.id}`.as('user_id'),
+            sql<string>`${message}`.as('message'),
+            sql<Date>`${new Date(this.clock.now())}::timestamptz`.as('created_at'),
+          ])
+          .where('id', '=', sessionId)
+          .where('is_live', '=', true),
+      )
+      .returning(['id', 'created_at'])
+      .executeTakeFirst();
+    if (!row) {
+      const exists = await this.db
+        .selectFrom('live_sessions')
+        .select('id')
+        .where('id', '=', sessionId)
+        .executeTakeFirst();
+      throw exists ? conflict('Session has ended; comments are closed') : notFound('Session not found');
+    }
+    const comment: Comment = {
+      id: row.id,
+      session_id: sessionId,
+      user_id: author.id,
+      user_name: author.name,
+      message,
+      ts: row.created_at.toISOString(),
+    };
+    this.events().commentPosted(comment);
+    return comment;
+  }
+
+  /**
+   * The newest `limit` comments of a session in chronological order; with `before`, the ones
+   * posted before that comment. 404 for an unknown session.
+   */
+  async list(sessionId: string, limit: number, before?: string): Promise<Comment[]> {
+    const session = isSessionId(sessionId)
+      ? await this.db.selectFrom('live_sessions').select('id').where('id', '=', sessionId).executeTakeFirst()
+      : undefined;
+    if (!session) throw notFound('Session not found');
+    let query = this.db
+      .selectFrom('comments as c')
+      .innerJoin('users as u', 'u.id', 'c.user_id')
+      .select(['c.id', 'c.session_id', 'c.user_id', 'u.name as user_name', 'c.message', 'c.created_at'])
+      .where('c.session_id', '=', sessionId);
+    if (before !== undefined) {
+      if (!isSessionId(before)) return [];
+      query = query.where('c.seq', '<', (eb) =>
+        eb.selectFrom('comments').select('seq').where('id', '=', before).where('session_id', '=', sessionId),
+      );
+    }
+    const rows = await query.orderBy('c.seq', 'desc').limit(limit).execute();
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      session_id: r.session_id,
+      user_id: r.user_id,
+      user_name: r.user_name,
+      message: r.message,
+      ts: r.created_at.toISOString(),
+    }));
+  }
+}

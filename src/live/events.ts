@@ -1,0 +1,19 @@
+import type { Comment } from './comments.js';
+import type { LiveSession } from './sessions.js';
+
+/**
+ * What the live services tell the realtime layer. The REST routes and the WebSocket `comment`
+ * message both go through the services, so both reach viewers the same way.
+ */
+export interface LiveEvents {
+  /** A comment was committed; deliver it to the session's viewers. */
+  commentPosted(comment: Comment): void;
+  /** A session ended; tell its peers and close their sockets. */
+  sessionEnded(session: LiveSession): void;
+}
+
+/** Until a realtime hub is attached, events go nowhere. */
+export const noLiveEvents: LiveEvents = {
+  commentPosted() {},
+  sessionEnded() {},
+};

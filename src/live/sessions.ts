@@ -1,0 +1,175 @@
+import { sql, type Kysely } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Database, UserId } from '../db/schema.js';
+import { badRequest, notFound } from '../http/errors.js';
+import type { Presence } from '../realtime/presence.js';
+import type { LiveEvents } from './events.js';
+
+/** A live session as the API shows it. */
+export interface LiveSession {
+  session_id: string;
+  title: string;
+  vendor: { id: UserId; name: string };
+  is_live: boolean;
+  started_at: string;
+  ended_at: string | null;
+  viewer_count: number;
+  views_total: number;
+  live_duration_seconds: number;
+}
+
+/** A page of sessions, newest first; `next_cursor` fetches the next page, null at the end. */
+export interface SessionPage {
+  items: LiveSession[];
+  next_cursor: string | null;
+}
+
+interface SessionRow {
+  id: string;
+  title: string;
+  is_live: boolean;
+  started_at: Date;
+  ended_at: Date | null;
+  vendor_id: UserId;
+  vendor_name: string;
+  views_total: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True when `id` can be a session id; anything else is simply not found. */
+export function isSessionId(id: string): boolean {
+  return UUID.test(id);
+}
+
+/** The lifecycle of live sessions: create, list, fetch, end. */
+export class Sessions {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly presence: Presence,
+    private readonly events: () => LiveEvents,
+    private readonly clock: Clock,
+  ) {}
+
+  async create(vendorId: UserId, title: string): Promise<LiveSession> {
+    const trimmed = title.trim();
+    if (!trimmed) throw badRequest('title must not be blank');
+    const { id } = await this.db
+      .insertInto('live_sessions')
+      .values({ vendor_id: vendorId, title: trimmed, started_at: new Date(this.clock.now()) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return this.get(id);
+  }
+
+  /** One session, live or ended; 404 `Session not found` otherwise. */
+  async get(id: string): Promise<LiveSession> {
+    const row = isSessionId(id) ? await this.#select().where('s.id', '=', id).executeTakeFirst() : undefined;
+    if (!row) throw notFound('Session not found');
+    return this.#toSession(row, await this.presence.count(row.id));
+  }
+
+  /** The live row of a session, without counts, for the realtime layer's admission checks. */
+  async find(id: string): Promise<{ id: string; vendor_id: UserId; is_live: boolean } | undefined> {
+    if (!isSessionId(id)) return undefined;
+    return this.db
+      .selectFrom('live_sessions')
+      .select(['id', 'vendor_id', 'is_live'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  /** Live sessions, newest first, `limit` at a time, continuing after `cursor`. */
+  async listActive(limit: number, cursor?: string): Promise<SessionPage> {
+    let query = this.#select().where('s.is_live', '=', true);
+    if (cursor) {
+      const after = decodeCursor(cursor);
+      query = query.where((eb) =>
+        eb.or([
+          eb('s.started_at', '<', after.startedAt),
+          eb.and([eb('s.started_at', '=', after.startedAt), eb('s.id', '<', after.id)]),
+        ]),
+      );
+    }
+    const rows = await query
+      .orderBy('s.started_at', 'desc')
+      .orderBy('s.id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const page = rows.slice(0, limit);
+    const counts = await this.presence.counts(page.map((r) => r.id));
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => this.#toSession(r, counts.get(r.id) ?? 0)),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.started_at, last.id) : null,
+    };
+  }
+
+  /**
+   * Ends a session of `vendorId`. Idempotent: ending an ended session returns it unchanged.
+   * 404 when the session does not exist or belongs to another vendor. Peers are told once.
+   */
+  async end(id: string, vendorId: UserId): Promise<LiveSession> {
+    if (!isSessionId(id)) throw notFound('Session not found');
+    const ended = await this.db
+      .updateTable('live_sessions')
+      .set({ is_live: false, ended_at: new Date(this.clock.now()) })
+      .where('id', '=', id)
+      .where('vendor_id', '=', vendorId)
+      .where('is_live', '=', true)
+      .returning('id')
+      .executeTakeFirst();
+    const row = await this.#select()
+      .where('s.id', '=', id)
+      .where('s.vendor_id', '=', vendorId)
+      .executeTakeFirst();
+    if (!row) throw notFound('Session not found');
+    const session = this.#toSession(row, ended ? 0 : await this.presence.count(id));
+    if (ended) this.events().sessionEnded(session);
+    return session;
+  }
+
+  #select() {
+    return this.db
+      .selectFrom('live_sessions as s')
+      .innerJoin('users as u', 'u.id', 's.vendor_id')
+      .select([
+        's.id',
+        's.title',
+        's.is_live',
+        's.started_at',
+        's.ended_at',
+        's.vendor_id',
+        'u.name as vendor_name',
+        sql<number>`(select count(*)::int from session_views v where v.session_id = s.id)`.as('views_total'),
+      ]);
+  }
+
+  #toSession(row: SessionRow, viewerCount: number): LiveSession {
+    const end = row.ended_at ? row.ended_at.getTime() : this.clock.now();
+    return {
+      session_id: row.id,
+      title: row.title,
+      vendor: { id: row.vendor_id, name: row.vendor_name },
+      is_live: row.is_live,
+      started_at: row.started_at.toISOString(),
+      ended_at: row.ended_at ? row.ended_at.toISOString() : null,
+      viewer_count: row.is_live ? viewerCount : 0,
+      views_total: row.views_total,
+      live_duration_seconds: Math.max(0, Math.floor((end - row.started_at.getTime()) / 1000)),
+    };
+  }
+}
+
+function encodeCursor(startedAt: Date, id: string): string {
+  return Buffer.from(`${startedAt.toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { startedAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const startedAt = new Date(iso ?? '');
+  if (!id || !isSessionId(id) || Number.isNaN(startedAt.getTime())) {
+    throw badRequest('cursor is not one this server issued; start again without it');
+  }
+  return { startedAt, id };
+}

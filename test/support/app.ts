@@ -1,0 +1,59 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type AppDeps } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createThrowawayDatabase, type ThrowawayDatabase } from './databases.js';
+
+export type StoreKind = 'pglite' | 'postgres';
+
+/** A listening app on a random port, with its own fresh database. */
+export interface RunningApp {
+  app: FastifyInstance;
+  config: Config;
+  /** `http://127.0.0.1:PORT` */
+  baseUrl: string;
+  /** `ws://127.0.0.1:PORT` */
+  wsUrl: string;
+  /** Closes the app and drops its database (unless `keepDatabase`). */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  store?: StoreKind;
+  /** Extra environment for loadConfig (JWT_SECRET, REDIS_URL, …). */
+  env?: Record<string, string | undefined>;
+  /** Use this database URL instead of creating one (PostgreSQL) . */
+  databaseUrl?: string;
+  deps?: AppDeps;
+}
+
+/** Builds and starts the app the way main.ts does, on a fresh database of the given kind. */
+export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
+  const kind = options.store ?? 'pglite';
+  let database: ThrowawayDatabase | undefined;
+  let databaseUrl = options.databaseUrl;
+  if (kind === 'postgres' && !databaseUrl) {
+    database = await createThrowawayDatabase();
+    databaseUrl = database.url;
+  }
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: 'test-secret-that-is-long-enough',
+    DATA_DIR: 'memory://',
+    ...options.env,
+    DATABASE_URL: kind === 'postgres' ? databaseUrl : undefined,
+  });
+  const app = await buildApp(config, options.deps);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app,
+    config,
+    baseUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await database?.drop();
+    },
+  };
+}
