@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
+import { agoraRoutes } from './agora/routes.js';
 import { Passwords } from './auth/passwords.js';
 import { authRoutes } from './auth/routes.js';
 import { Tokens } from './auth/tokens.js';
@@ -70,6 +71,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, { store, busStatus: () => 'memory' });
   await app.register(authRoutes, { users, tokens, auth });
   await app.register(liveRoutes, { sessions, comments, auth });
+  await app.register(agoraRoutes, { agora: config.agora, auth, sessions });
   await app.register(webRoutes, { iceServers: config.iceServers });
   void ((e: LiveEvents) => (events = e));
 
