@@ -15,17 +15,22 @@ import { healthRoutes } from './http/health.js';
 import { registerOpenApi } from './http/openapi.js';
 import { webRoutes } from './http/web.js';
 import { Comments } from './live/comments.js';
-import { noLiveEvents, type LiveEvents } from './live/events.js';
+import type { LiveEvents } from './live/events.js';
 import { liveRoutes } from './live/routes.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
-import { MemoryPresence } from './realtime/presence-memory.js';
-import type { Presence } from './realtime/presence.js';
+import { createBackends, type RealtimeBackends } from './realtime/backends.js';
+import { LiveHub } from './realtime/live-hub.js';
+import { Heartbeat } from './realtime/peer.js';
+import { realtimeRoutes } from './realtime/routes.js';
+import { SignalHub } from './realtime/signal-hub.js';
+import { SIGNAL_MAX_FRAME } from './realtime/signal-socket.js';
 
 /** What buildApp may be handed instead of creating it from the config (tests, benchmarks). */
 export interface AppDeps {
   store?: Store;
-  presence?: Presence;
+  /** Bus and presence; by default in-process, or Redis when REDIS_URL is set. */
+  backends?: RealtimeBackends;
   clock?: Clock;
 }
 
@@ -33,10 +38,16 @@ export interface AppDeps {
  * Builds a fully wired app without listening. Everything stateful is created here or passed in,
  * and closed by `app.close()` (a passed-in store stays open: its owner closes it).
  */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The realtime hubs, for tests and benchmarks that inspect them. */
+    realtime: { liveHub: LiveHub; signalHub: SignalHub; heartbeat: Heartbeat };
+  }
+}
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
   const store = deps.store ?? (await openStore(config));
-  const presence = deps.presence ?? new MemoryPresence();
 
   const app = Fastify({
     logger: { level: config.logLevel },
@@ -46,8 +57,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   app.decorateRequest('caller', null);
+  const backends = deps.backends ?? createBackends(config, app.log, config.redisPrefix);
+  const { bus, presence } = backends;
   app.addHook('onClose', async () => {
-    await presence.close();
+    if (!deps.backends) await backends.close();
     if (!deps.store) await store.close();
   });
   installErrorHandler(app);
@@ -56,24 +69,61 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
   });
-  await app.register(websocket);
+  const views = new Views(store.db);
+  const heartbeat = new Heartbeat(config.realtime.heartbeatIntervalMs);
+  const liveHub = new LiveHub(
+    bus,
+    presence,
+    views,
+    {
+      viewerCountIntervalMs: config.realtime.viewerCountIntervalMs,
+      recountIntervalMs: config.realtime.presenceHeartbeatMs,
+    },
+    app.log,
+  );
+  const signalHub = new SignalHub(bus, app.log);
+  const events: LiveEvents = {
+    commentPosted: (comment) => liveHub.commentPosted(comment),
+    sessionEnded: (session) => {
+      liveHub.sessionEnded(session);
+      signalHub.sessionEnded(session);
+    },
+  };
+
+  await app.register(websocket, {
+    options: { maxPayload: SIGNAL_MAX_FRAME },
+    // On shutdown, peers hear 1012 ("service restart") and reconnect to another instance.
+    preClose: (done) => {
+      heartbeat.stop();
+      liveHub.close();
+      signalHub.close();
+      done();
+    },
+  });
   await registerOpenApi(app);
 
   const tokens = new Tokens(config.jwtSecret, config.accessTtlMin, clock);
   const auth = new Authenticator(tokens, store.userIdType);
   const users = new Users(store.db, new Passwords());
-  let events: LiveEvents = noLiveEvents;
-  const sessions = new Sessions(store.db, presence, () => events, clock);
-  const comments = new Comments(store.db, () => events, clock);
-  const views = new Views(store.db);
-  void views;
+  const sessions = new Sessions(store.db, presence, events, clock);
+  const comments = new Comments(store.db, events, clock);
 
-  await app.register(healthRoutes, { store, busStatus: () => 'memory' });
+  await app.register(healthRoutes, { store, busStatus: () => bus.status() });
   await app.register(authRoutes, { users, tokens, auth });
   await app.register(liveRoutes, { sessions, comments, auth });
   await app.register(agoraRoutes, { agora: config.agora, auth, sessions });
+  await app.register(realtimeRoutes, {
+    auth,
+    sessions,
+    comments,
+    views,
+    liveHub,
+    signalHub,
+    heartbeat,
+    maxBufferedBytes: config.realtime.maxBufferedBytes,
+  });
   await app.register(webRoutes, { iceServers: config.iceServers });
-  void ((e: LiveEvents) => (events = e));
+  app.decorate('realtime', { liveHub, signalHub, heartbeat });
 
   return app;
 }

@@ -12,6 +12,8 @@ export interface Config {
   /** Where embedded data lives; `memory://` keeps PGlite in memory (tests). */
   dataDir: string;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel, so deployments can share one Redis. */
+  redisPrefix: string;
   jwtSecret: string;
   accessTtlMin: number;
   /** `'*'` or an explicit list of allowed origins. */
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir,
     redisUrl,
+    redisPrefix: env.REDIS_PREFIX || 'sm:',
     jwtSecret,
     accessTtlMin: int('ACCESS_TTL_MIN', 120, 1, 60 * 24 * 365),
     corsOrigins,
@@ -141,8 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
       viewerCountIntervalMs: int('VIEWER_COUNT_INTERVAL_MS', 500, 10, 60_000),
       heartbeatIntervalMs: int('WS_HEARTBEAT_MS', 30_000, 100, 600_000),
       maxBufferedBytes: int('WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
-      presenceHeartbeatMs: int('PRESENCE_HEARTBEAT_MS', 10_000, 100, 600_000),
-      presenceTtlMs: int('PRESENCE_TTL_MS', 30_000, 300, 3_600_000),
+      presenceHeartbeatMs: int('PRESENCE_HEARTBEAT_MS', 5_000, 100, 600_000),
+      presenceTtlMs: int('PRESENCE_TTL_MS', 20_000, 300, 3_600_000),
     },
   };
   if (problems.length) throw new ConfigError(problems);

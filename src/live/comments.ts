@@ -21,7 +21,7 @@ export const MAX_COMMENT_LENGTH = 1000;
 export class Comments {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly events: () => LiveEvents,
+    private readonly events: LiveEvents,
     private readonly clock: Clock,
   ) {}
 
@@ -75,7 +75,7 @@ export class Comments {
       message,
       ts: row.created_at.toISOString(),
     };
-    this.events().commentPosted(comment);
+    this.events.commentPosted(comment);
     return comment;
   }
 

@@ -11,9 +11,3 @@ export interface LiveEvents {
   /** A session ended; tell its peers and close their sockets. */
   sessionEnded(session: LiveSession): void;
 }
-
-/** Until a realtime hub is attached, events go nowhere. */
-export const noLiveEvents: LiveEvents = {
-  commentPosted() {},
-  sessionEnded() {},
-};

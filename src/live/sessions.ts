@@ -47,7 +47,7 @@ export class Sessions {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly presence: Presence,
-    private readonly events: () => LiveEvents,
+    private readonly events: LiveEvents,
     private readonly clock: Clock,
   ) {}
 
@@ -125,7 +125,7 @@ export class Sessions {
       .executeTakeFirst();
     if (!row) throw notFound('Session not found');
     const session = this.#toSession(row, ended ? 0 : await this.presence.count(id));
-    if (ended) this.events().sessionEnded(session);
+    if (ended) this.events.sessionEnded(session);
     return session;
   }
 

@@ -1,0 +1,223 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Comment } from '../live/comments.js';
+import type { LiveEvents } from '../live/events.js';
+import type { LiveSession } from '../live/sessions.js';
+import type { Views } from '../live/views.js';
+import type { Bus } from './bus.js';
+import { CloseCode, type Peer } from './peer.js';
+import type { Presence } from './presence.js';
+
+/**
+ * What travels on a session's `live:<id>` bus channel. The first character says what it is:
+ * - `F<json>`: a frame to forward verbatim to every peer (serialized once, by the publisher);
+ * - `E<json>`: the `session_ended` frame: forward it, then close every peer with 1000;
+ * - `P<hub id>`: presence or unique views changed on another instance: recount.
+ */
+const FRAME = 'F';
+const ENDED = 'E';
+const PRESENCE = 'P';
+
+export interface LiveHubOptions {
+  /** Smallest gap between two `viewer_count` events of one session. */
+  viewerCountIntervalMs: number;
+  /** How often every room recounts even without news, so a crashed instance's viewers drop out. */
+  recountIntervalMs: number;
+}
+
+/** One session's peers on this instance, and the state of its coalesced count events. */
+class Room {
+  readonly peers = new Set<Peer>();
+  unsubscribe: () => void = () => undefined;
+  lastCount = -1;
+  lastViews = -1;
+  lastTickAt = 0;
+  timer: NodeJS.Timeout | undefined;
+  ticking = false;
+  /** A change arrived during a tick: tick again after it. */
+  again = false;
+  /** This instance's presence changed since the last tick: tell the other instances. */
+  announce = false;
+
+  constructor(readonly sessionId: string) {}
+}
+
+/**
+ * The rooms of `/ws/live`: who is watching which session on this instance, delivery of comments
+ * and the end of a session to them, and `viewer_count` / `views_total` events coalesced to at
+ * most one each per interval per session (the last value always delivered).
+ *
+ * Every message is serialized once by its publisher and turned into one Buffer per instance;
+ * delivery is a loop of non-blocking sends with no await and no database work per recipient.
+ */
+export class LiveHub implements LiveEvents {
+  readonly #rooms = new Map<string, Room>();
+  readonly #hubId = crypto.randomUUID();
+  readonly #recount: NodeJS.Timeout;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly presence: Presence,
+    private readonly views: Views,
+    private readonly options: LiveHubOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.#recount = setInterval(() => {
+      for (const room of this.#rooms.values()) this.#schedule(room);
+    }, options.recountIntervalMs);
+    this.#recount.unref();
+  }
+
+  /** Publishes a committed comment to the session's viewers on every instance. */
+  commentPosted(comment: Comment): void {
+    this.bus.publish(channelOf(comment.session_id), FRAME + JSON.stringify({ type: 'comment', ...comment }));
+  }
+
+  /** Tells every peer of the session, on every instance, that it ended; then closes them. */
+  sessionEnded(session: LiveSession): void {
+    const frame = JSON.stringify({
+      type: 'session_ended',
+      session_id: session.session_id,
+      ended_at: session.ended_at,
+      live_duration_seconds: session.live_duration_seconds,
+    });
+    this.bus.publish(channelOf(session.session_id), ENDED + frame);
+  }
+
+  /**
+   * Adds a peer to its session's room. `counted` peers (non-vendors) count in `viewer_count`.
+   * The caller holds the peer (Peer.hold) until its opening messages are sent.
+   */
+  join(sessionId: string, peer: Peer, counted: boolean): void {
+    let room = this.#rooms.get(sessionId);
+    if (!room) {
+      const created = new Room(sessionId);
+      created.unsubscribe = this.bus.subscribe(channelOf(sessionId), (m) => this.#onMessage(created, m));
+      this.#rooms.set(sessionId, created);
+      room = created;
+    }
+    room.peers.add(peer);
+    if (!counted) return;
+    this.presence.add(sessionId);
+    room.announce = true;
+    this.#schedule(room);
+  }
+
+  /** Removes a peer that went away. */
+  leave(sessionId: string, peer: Peer, counted: boolean): void {
+    if (counted) this.presence.remove(sessionId);
+    const room = this.#rooms.get(sessionId);
+    if (!room || !room.peers.delete(peer)) return;
+    if (room.peers.size === 0) {
+      this.#drop(room);
+      // The other instances still need to hear that this one has fewer viewers.
+      if (counted) this.bus.publish(channelOf(sessionId), PRESENCE + this.#hubId);
+      return;
+    }
+    if (counted) {
+      room.announce = true;
+      this.#schedule(room);
+    }
+  }
+
+  /** Peers on this instance and the bytes queued to them but not yet sent. */
+  stats(): { rooms: number; peers: number; bufferedBytes: number } {
+    let peers = 0;
+    let bufferedBytes = 0;
+    for (const room of this.#rooms.values()) {
+      peers += room.peers.size;
+      for (const peer of room.peers) bufferedBytes += peer.socket.bufferedAmount;
+    }
+    return { rooms: this.#rooms.size, peers, bufferedBytes };
+  }
+
+  /** Closes every peer (with `code`) and stops. */
+  close(code: number = CloseCode.restarting): void {
+    clearInterval(this.#recount);
+    for (const room of [...this.#rooms.values()]) {
+      for (const peer of room.peers) peer.close(code, 'server restarting');
+      this.#drop(room);
+    }
+  }
+
+  #onMessage(room: Room, message: string): void {
+    switch (message[0]) {
+      case FRAME: {
+        const frame = Buffer.from(message.slice(1));
+        for (const peer of room.peers) peer.send(frame);
+        return;
+      }
+      case ENDED: {
+        const frame = Buffer.from(message.slice(1));
+        for (const peer of room.peers) {
+          peer.send(frame);
+          peer.close(CloseCode.normal, 'session ended');
+        }
+        this.#drop(room);
+        return;
+      }
+      case PRESENCE:
+        if (message.slice(1) !== this.#hubId) this.#schedule(room);
+        return;
+      default:
+        this.log.warn({ message: message.slice(0, 40) }, 'unknown live bus message');
+    }
+  }
+
+  #schedule(room: Room): void {
+    if (room.ticking) {
+      room.again = true;
+      return;
+    }
+    if (room.timer) return;
+    const delay = Math.max(0, room.lastTickAt + this.options.viewerCountIntervalMs - Date.now());
+    room.timer = setTimeout(() => void this.#tick(room), delay);
+  }
+
+  /** Recounts and sends what changed: at most one tick per interval per room. */
+  async #tick(room: Room): Promise<void> {
+    room.timer = undefined;
+    room.ticking = true;
+    room.lastTickAt = Date.now();
+    try {
+      if (room.announce) {
+        room.announce = false;
+        this.bus.publish(channelOf(room.sessionId), PRESENCE + this.#hubId);
+      }
+      const [count, views] = await Promise.all([
+        this.presence.count(room.sessionId),
+        this.views.total(room.sessionId),
+      ]);
+      if (this.#rooms.get(room.sessionId) !== room) return;
+      if (count !== room.lastCount) {
+        room.lastCount = count;
+        const frame = Buffer.from(JSON.stringify({ type: 'viewer_count', count }));
+        for (const peer of room.peers) peer.send(frame);
+      }
+      if (views !== room.lastViews) {
+        room.lastViews = views;
+        const frame = Buffer.from(JSON.stringify({ type: 'views_total', total: views }));
+        for (const peer of room.peers) peer.send(frame);
+      }
+    } catch (error) {
+      // The database or Redis hiccuped: keep the last values; the next change or recount retries.
+      this.log.warn({ err: error, sessionId: room.sessionId }, 'viewer count refresh failed');
+    } finally {
+      room.ticking = false;
+      if (room.again) {
+        room.again = false;
+        this.#schedule(room);
+      }
+    }
+  }
+
+  #drop(room: Room): void {
+    if (room.timer) clearTimeout(room.timer);
+    room.timer = undefined;
+    room.unsubscribe();
+    if (this.#rooms.get(room.sessionId) === room) this.#rooms.delete(room.sessionId);
+  }
+}
+
+function channelOf(sessionId: string): string {
+  return `live:${sessionId}`;
+}

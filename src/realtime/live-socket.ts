@@ -1,0 +1,152 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import type { Authenticator, Caller } from '../http/authenticate.js';
+import { requestToken } from '../http/authenticate.js';
+import { HttpError } from '../http/errors.js';
+import type { Comments } from '../live/comments.js';
+import type { Sessions } from '../live/sessions.js';
+import type { Views } from '../live/views.js';
+import type { LiveHub } from './live-hub.js';
+import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
+import { errorCodeOf, parseClientMessage } from './client-message.js';
+
+/** Bytes a client frame on /ws/live may have; a comment is at most 1000 characters. */
+export const LIVE_MAX_FRAME = 16 * 1024;
+
+export interface LiveSocketDeps {
+  auth: Authenticator;
+  sessions: Sessions;
+  comments: Comments;
+  views: Views;
+  hub: LiveHub;
+  heartbeat: Heartbeat;
+  limits: PeerLimits;
+  log: FastifyBaseLogger;
+  onDropped: (peer: Peer, bufferedBytes: number) => void;
+}
+
+/**
+ * `/ws/live/{session_id}`: comments, viewer counts and unique views of one session.
+ *
+ * Admission: 4401 without a valid token, 4404 for an unknown session, 4410 for an ended one.
+ * Then, in this order: `viewer_count`, `views_total`, `session_info`; afterwards `comment`,
+ * `viewer_count` and `views_total` as they change, and `session_ended` before a 1000 close.
+ * Client → server: `{type:"ping"}` → `{type:"pong"}`; `{type:"comment", message}` posts a comment
+ * exactly as the REST route does. Anything else gets `{type:"error", code, detail}`.
+ */
+export function liveSocketHandler(deps: LiveSocketDeps) {
+  return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
+    const sessionId = request.params.session_id;
+    // Messages may arrive while admission awaits; keep them and handle them once admitted.
+    const early: RawData[] = [];
+    const collect = (data: RawData) => void early.push(data);
+    socket.on('message', collect);
+
+    let caller: Caller;
+    try {
+      caller = await deps.auth.caller(requestToken(request));
+    } catch (error) {
+      socket.close(CloseCode.unauthorized, error instanceof HttpError ? error.detail : 'Not authenticated');
+      return;
+    }
+    const session = await deps.sessions.find(sessionId);
+    if (!session) return socket.close(CloseCode.notFound, 'Session not found');
+    if (!session.is_live) return socket.close(CloseCode.ended, 'Session has ended');
+
+    // Vendors never count as viewers, nor in unique views; every other user counts once.
+    const counted = caller.role !== 'vendor';
+    if (counted) await deps.views.record(session.id, caller.userId);
+    if (socket.readyState !== 1) return;
+
+    const peer = new Peer(socket, deps.limits, deps.onDropped);
+    peer.hold();
+    deps.hub.join(session.id, peer, counted);
+    deps.heartbeat.add(peer);
+    socket.once('close', () => {
+      deps.heartbeat.delete(peer);
+      deps.hub.leave(session.id, peer, counted);
+    });
+
+    try {
+      const info = await deps.sessions.get(session.id);
+      peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
+      peer.sendFirst({ type: 'views_total', total: info.views_total });
+      peer.sendFirst({
+        type: 'session_info',
+        session_id: info.session_id,
+        title: info.title,
+        vendor: info.vendor,
+        is_live: info.is_live,
+        started_at: info.started_at,
+        ended_at: info.ended_at,
+        live_duration_seconds: info.live_duration_seconds,
+        viewer_count: info.viewer_count,
+        views_total: info.views_total,
+      });
+      if (!info.is_live) {
+        peer.sendFirst({
+          type: 'session_ended',
+          session_id: info.session_id,
+          ended_at: info.ended_at,
+          live_duration_seconds: info.live_duration_seconds,
+        });
+        peer.close(CloseCode.normal, 'session ended');
+      }
+    } finally {
+      peer.release();
+    }
+
+    const onMessage = (data: RawData, isBinary: boolean) =>
+      void handleMessage(deps, peer, caller, session.id, data, isBinary).catch((error: unknown) => {
+        deps.log.error({ err: error }, 'live socket message failed');
+        peer.sendJson({ type: 'error', code: 'internal', detail: 'Internal server error' });
+      });
+    socket.off('message', collect);
+    socket.on('message', onMessage);
+    for (const data of early) onMessage(data, false);
+  };
+}
+
+async function handleMessage(
+  deps: LiveSocketDeps,
+  peer: Peer,
+  caller: Caller,
+  sessionId: string,
+  data: RawData,
+  isBinary: boolean,
+): Promise<void> {
+  const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+  if (size > LIVE_MAX_FRAME)
+    return peer.close(CloseCode.tooLarge, `frames are limited to ${LIVE_MAX_FRAME} bytes`);
+  if (!peer.admitMessage()) return peer.close(CloseCode.policy, 'too many messages');
+
+  const parsed = parseClientMessage(data, isBinary);
+  if ('error' in parsed) return peer.sendJson({ type: 'error', ...parsed.error });
+  const message = parsed.message;
+  switch (message.type) {
+    case 'ping':
+      return peer.sendJson({ type: 'pong' });
+    case 'comment': {
+      if (typeof message.message !== 'string') {
+        return peer.sendJson({
+          type: 'error',
+          code: 'invalid_message',
+          detail: 'comment needs a string "message"',
+        });
+      }
+      try {
+        await deps.comments.post(sessionId, { id: caller.userId, name: caller.name }, message.message);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        peer.sendJson({ type: 'error', code: errorCodeOf(error), detail: error.detail });
+      }
+      return;
+    }
+    default:
+      return peer.sendJson({
+        type: 'error',
+        code: 'unknown_type',
+        detail: `unknown message type "${String(message.type).slice(0, 40)}"; send "ping" or "comment"`,
+      });
+  }
+}

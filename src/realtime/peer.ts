@@ -1,0 +1,174 @@
+import type { WebSocket } from 'ws';
+
+/** WebSocket close codes of both realtime endpoints (see README, "WebSocket protocols"). */
+export const CloseCode = {
+  normal: 1000,
+  policy: 1008,
+  tooLarge: 1009,
+  restarting: 1012,
+  unauthorized: 4401,
+  forbidden: 4403,
+  notFound: 4404,
+  replaced: 4409,
+  ended: 4410,
+} as const;
+
+const TEXT = { binary: false } as const;
+
+export interface PeerLimits {
+  /** Unsent bytes above which the peer is dropped as too slow. */
+  maxBufferedBytes: number;
+  /** Messages a peer may send per second on average… */
+  messagesPerSecond: number;
+  /** …and in one burst. */
+  burst: number;
+}
+
+/**
+ * One connected socket: sends with a bound on unsent bytes, counts what it receives against a
+ * flood limit, and answers the heartbeat. The hot path is `send`, called once per recipient with
+ * a Buffer serialized once per message.
+ */
+export class Peer {
+  /** False once a heartbeat ping went unanswered; the next heartbeat drops the peer. */
+  alive = true;
+  /**
+   * While the peer's opening messages are being prepared, broadcasts (and a close) wait here so
+   * they cannot overtake them; null once released.
+   */
+  #backlog: (Buffer | string | number)[] | null = null;
+  #tokens: number;
+  #refilledAt = Date.now();
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly limits: PeerLimits,
+    private readonly onDropped: (peer: Peer, bufferedBytes: number) => void,
+  ) {
+    this.#tokens = limits.burst;
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === 1;
+  }
+
+  /**
+   * Sends a text frame. A peer that stopped reading has its unsent bytes grow; once they pass the
+   * bound the peer is terminated instead of holding more of the server's memory.
+   */
+  send(data: Buffer | string): void {
+    if (this.#backlog) {
+      this.#backlog.push(data);
+      return;
+    }
+    this.#write(data);
+  }
+
+  /** Holds later `send`s and `close`s until `release`, so what `sendFirst` sends comes first. */
+  hold(): void {
+    this.#backlog ??= [];
+  }
+
+  /** Sends ahead of anything held. */
+  sendFirst(message: object): void {
+    this.#write(JSON.stringify(message));
+  }
+
+  /** Sends (and closes) what was held, in order, and stops holding. */
+  release(): void {
+    const backlog = this.#backlog;
+    this.#backlog = null;
+    for (const item of backlog ?? []) {
+      if (typeof item === 'number') this.close(item);
+      else this.#write(item);
+    }
+  }
+
+  #write(data: Buffer | string): void {
+    const socket = this.socket;
+    if (socket.readyState !== 1) return;
+    const buffered = socket.bufferedAmount;
+    if (buffered > this.limits.maxBufferedBytes) {
+      socket.terminate();
+      this.onDropped(this, buffered);
+      return;
+    }
+    socket.send(data, TEXT);
+  }
+
+  sendJson(message: object): void {
+    this.send(JSON.stringify(message));
+  }
+
+  /** Takes one message from the peer's allowance; false when the peer is flooding. */
+  admitMessage(): boolean {
+    const now = Date.now();
+    const { messagesPerSecond, burst } = this.limits;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) / 1000) * messagesPerSecond);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  close(code: number, reason = ''): void {
+    if (this.#backlog) {
+      this.#backlog.push(code);
+      return;
+    }
+    if (this.socket.readyState === 0 || this.socket.readyState === 1) this.socket.close(code, reason);
+  }
+}
+
+/**
+ * Pings every peer each interval and terminates those that did not answer the previous ping, so a
+ * vanished phone stops counting as a viewer within two intervals. One timer for all peers.
+ */
+export class Heartbeat {
+  readonly #peers = new Set<Peer>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(intervalMs: number) {
+    this.#timer = setInterval(() => this.#beat(), intervalMs);
+    this.#timer.unref();
+  }
+
+  add(peer: Peer): void {
+    this.#peers.add(peer);
+  }
+
+  delete(peer: Peer): void {
+    this.#peers.delete(peer);
+  }
+
+  /** Every peer this instance holds, for shutdown. */
+  peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #beat(): void {
+    for (const peer of this.#peers) {
+      if (!peer.alive) {
+        peer.socket.terminate();
+        continue;
+      }
+      peer.alive = false;
+      try {
+        peer.socket.ping();
+      } catch {
+        peer.socket.terminate();
+      }
+    }
+  }
+}

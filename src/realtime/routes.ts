@@ -1,0 +1,71 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { Authenticator } from '../http/authenticate.js';
+import type { Comments } from '../live/comments.js';
+import type { Sessions } from '../live/sessions.js';
+import type { Views } from '../live/views.js';
+import type { LiveHub } from './live-hub.js';
+import { liveSocketHandler } from './live-socket.js';
+import type { Heartbeat, Peer, PeerLimits } from './peer.js';
+import type { SignalHub } from './signal-hub.js';
+import { signalSocketHandler } from './signal-socket.js';
+
+export interface RealtimeRoutesOptions {
+  auth: Authenticator;
+  sessions: Sessions;
+  comments: Comments;
+  views: Views;
+  liveHub: LiveHub;
+  signalHub: SignalHub;
+  heartbeat: Heartbeat;
+  maxBufferedBytes: number;
+}
+
+const Params = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
+
+/** `/ws/live/{session_id}` and `/ws/signal/{session_id}`. */
+export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (app, options) => {
+  const onDropped = (_peer: Peer, bufferedBytes: number) =>
+    app.log.warn({ bufferedBytes }, 'dropped a peer that stopped reading');
+  // Comments are rare per person; signaling bursts ICE candidates.
+  const liveLimits: PeerLimits = {
+    maxBufferedBytes: options.maxBufferedBytes,
+    messagesPerSecond: 10,
+    burst: 30,
+  };
+  const signalLimits: PeerLimits = {
+    maxBufferedBytes: options.maxBufferedBytes,
+    messagesPerSecond: 100,
+    burst: 300,
+  };
+
+  app.get(
+    '/ws/live/:session_id',
+    { websocket: true, schema: { params: Params } },
+    liveSocketHandler({
+      auth: options.auth,
+      sessions: options.sessions,
+      comments: options.comments,
+      views: options.views,
+      hub: options.liveHub,
+      heartbeat: options.heartbeat,
+      limits: liveLimits,
+      log: app.log,
+      onDropped,
+    }),
+  );
+
+  app.get(
+    '/ws/signal/:session_id',
+    { websocket: true, schema: { params: Params } },
+    signalSocketHandler({
+      auth: options.auth,
+      sessions: options.sessions,
+      hub: options.signalHub,
+      heartbeat: options.heartbeat,
+      limits: signalLimits,
+      log: app.log,
+      onDropped,
+    }),
+  );
+};

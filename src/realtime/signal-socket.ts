@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import { requestToken, type Authenticator, type Caller } from '../http/authenticate.js';
+import { HttpError } from '../http/errors.js';
+import type { Sessions } from '../live/sessions.js';
+import { parseClientMessage, type ClientMessage } from './client-message.js';
+import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
+import type { SignalHub, SignalPeer } from './signal-hub.js';
+
+/** Signaling frames may be this large: an SDP offer with many candidates is tens of KiB. */
+export const SIGNAL_MAX_FRAME = 64 * 1024;
+
+/** How long the server waits for the optional `{type:"role"}` first message. */
+export const ROLE_WAIT_MS = 1_000;
+
+/** The message types relayed between peers, verbatim but for the `from` stamp. */
+const RELAYED = new Set(['offer', 'answer', 'candidate', 'bye']);
+
+export interface SignalSocketDeps {
+  auth: Authenticator;
+  sessions: Sessions;
+  hub: SignalHub;
+  heartbeat: Heartbeat;
+  limits: PeerLimits;
+  log: FastifyBaseLogger;
+  onDropped: (peer: Peer, bufferedBytes: number) => void;
+}
+
+/**
+ * `/ws/signal/{session_id}`: WebRTC signaling between a session's vendor and its viewers.
+ *
+ * Admission as /ws/live (4401, 4404, 4410). The first message may be
+ * `{type:"role", value:"vendor"|"viewer"}` (default viewer); `vendor` needs the session's own
+ * vendor, else 4403. The server answers `{type:"welcome", peer_id, role}`. The vendor hears
+ * `peer_joined` (also for each viewer already present) and `peer_left`; viewers hear
+ * `vendor_joined` and `vendor_left`. `offer | answer | candidate | bye` are relayed stamped with
+ * `from`: with `to` to that peer, without it viewer → vendor and vendor → every viewer.
+ */
+export function signalSocketHandler(deps: SignalSocketDeps) {
+  return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
+    const inbox: { data: RawData; isBinary: boolean }[] = [];
+    let wake: (() => void) | undefined;
+    const collect = (data: RawData, isBinary: boolean) => {
+      inbox.push({ data, isBinary });
+      wake?.();
+    };
+    socket.on('message', collect);
+
+    let caller: Caller;
+    try {
+      caller = await deps.auth.caller(requestToken(request));
+    } catch (error) {
+      socket.close(CloseCode.unauthorized, error instanceof HttpError ? error.detail : 'Not authenticated');
+      return;
+    }
+    const session = await deps.sessions.find(request.params.session_id);
+    if (!session) return socket.close(CloseCode.notFound, 'Session not found');
+    if (!session.is_live) return socket.close(CloseCode.ended, 'Session has ended');
+
+    if (inbox.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ROLE_WAIT_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        socket.once('close', wake);
+      });
+      wake = undefined;
+    }
+    if (socket.readyState !== 1) return;
+
+    let role: SignalPeer['role'] = 'viewer';
+    const first = inbox[0] && parseClientMessage(inbox[0].data, inbox[0].isBinary);
+    if (first && 'message' in first && first.message.type === 'role') {
+      inbox.shift();
+      if (first.message.value === 'vendor') role = 'vendor';
+      else if (first.message.value !== 'viewer') {
+        return socket.close(CloseCode.policy, 'role must be "vendor" or "viewer"');
+      }
+    }
+    if (
+      role === 'vendor' &&
+      (caller.role !== 'vendor' || String(session.vendor_id) !== String(caller.userId))
+    ) {
+      return socket.close(CloseCode.forbidden, "only this session's vendor may take the vendor role");
+    }
+
+    const me: SignalPeer = {
+      peerId: randomBytes(8).toString('hex'),
+      role,
+      userId: caller.userId,
+      userName: caller.name,
+      peer: new Peer(socket, deps.limits, deps.onDropped),
+    };
+    me.peer.sendJson({ type: 'welcome', peer_id: me.peerId, role });
+    deps.heartbeat.add(me.peer);
+    deps.hub.join(session.id, me);
+    socket.once('close', () => {
+      deps.heartbeat.delete(me.peer);
+      deps.hub.leave(session.id, me);
+    });
+
+    const onMessage = (data: RawData, isBinary: boolean) =>
+      handleMessage(deps, session.id, me, data, isBinary);
+    socket.off('message', collect);
+    socket.on('message', onMessage);
+    for (const { data, isBinary } of inbox) onMessage(data, isBinary);
+  };
+}
+
+function handleMessage(
+  deps: SignalSocketDeps,
+  sessionId: string,
+  me: SignalPeer,
+  data: RawData,
+  isBinary: boolean,
+) {
+  if (!me.peer.admitMessage()) return me.peer.close(CloseCode.policy, 'too many messages');
+  const parsed = parseClientMessage(data, isBinary);
+  if ('error' in parsed) return me.peer.sendJson({ type: 'error', ...parsed.error });
+  const message: ClientMessage = parsed.message;
+
+  if (message.type === 'ping') return me.peer.sendJson({ type: 'pong' });
+  if (message.type === 'role') {
+    return me.peer.sendJson({
+      type: 'error',
+      code: 'role_already_set',
+      detail: 'role is chosen by the first message only',
+    });
+  }
+  if (!RELAYED.has(message.type)) {
+    return me.peer.sendJson({
+      type: 'error',
+      code: 'unknown_type',
+      detail: `unknown message type "${message.type.slice(0, 40)}"; relayed types are offer, answer, candidate, bye`,
+    });
+  }
+
+  const to = message.to;
+  if (to !== undefined && typeof to !== 'string') {
+    return me.peer.sendJson({
+      type: 'error',
+      code: 'invalid_message',
+      detail: '"to" must be a peer_id string',
+    });
+  }
+  // The stamp is the server's word: a client cannot pose as another peer.
+  const frame = JSON.stringify({ ...message, from: me.peerId });
+  if (me.role === 'vendor') {
+    deps.hub.relay(sessionId, to ? { peer: to } : 'viewers', frame);
+    return;
+  }
+  if (to !== undefined && to !== deps.hub.vendorOf(sessionId)) {
+    return me.peer.sendJson({
+      type: 'error',
+      code: 'forbidden_target',
+      detail: 'viewers can only signal the vendor',
+    });
+  }
+  deps.hub.relay(sessionId, 'vendor', frame);
+}
