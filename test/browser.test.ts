@@ -1,0 +1,196 @@
+/**
+ * The web app end to end in a real Chromium: a vendor goes live with a (fake) camera, two viewers
+ * watch over WebRTC, comments flow both ways and render as text, and ending the session reaches
+ * everyone. Writes docs/screenshots/studio.png and watch.png.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startApp, type RunningApp } from './support/app.js';
+import { CHROMIUM, needsChromium } from './support/services.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const screenshots = join(repo, 'docs/screenshots');
+
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+];
+
+const WAIT = { timeout: 20_000 };
+
+describe('web app in a real browser', { skip: needsChromium() }, () => {
+  let server: RunningApp;
+  const contexts: BrowserContext[] = [];
+  const profiles: string[] = [];
+
+  before(async () => {
+    // `npm test` builds the pages first; a single file run by hand may not have.
+    if (!existsSync(join(repo, 'dist/web/index.html'))) {
+      execFileSync('npm', ['run', 'build:web'], { cwd: repo, stdio: 'inherit' });
+    }
+    server = await startApp();
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
+    await server?.close();
+  });
+
+  /** A separate browser with its own fresh profile: one person on one device. */
+  async function openBrowser(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+    const profile = mkdtempSync(join(tmpdir(), 'streammeon-chromium-'));
+    profiles.push(profile);
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: false, // --headless=new below; Playwright's own flag would pick the old mode
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+      colorScheme,
+    });
+    contexts.push(context);
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
+    return page;
+  }
+
+  async function register(page: Page, role: 'vendor' | 'user', name: string): Promise<void> {
+    await page.goto(`${server.baseUrl}/#/login`);
+    await page.getByTestId('show-register').click();
+    await page.getByTestId('name').fill(name);
+    await page.getByTestId('role').selectOption(role);
+    await page
+      .getByTestId('email')
+      .fill(`${name.toLowerCase().replace(/\W+/g, '.')}.${Date.now()}@example.com`);
+    await page.getByTestId('password').fill('correct horse battery');
+    await page.getByTestId('register-submit').click();
+  }
+
+  /** The remote video has frames and its clock moves. */
+  async function assertPlaying(page: Page): Promise<void> {
+    const video = page.getByTestId('remote-video');
+    await page.waitForFunction(
+      () => {
+        const v = document.querySelector<HTMLVideoElement>('[data-testid=remote-video]');
+        return Boolean(v && v.videoWidth > 0 && v.currentTime > 0);
+      },
+      undefined,
+      WAIT,
+    );
+    const first = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+    await page.waitForFunction(
+      (t0) => document.querySelector<HTMLVideoElement>('[data-testid=remote-video]')!.currentTime > t0 + 0.3,
+      first,
+      WAIT,
+    );
+    assert.ok((await video.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0);
+  }
+
+  async function commentTexts(page: Page): Promise<string[]> {
+    return page.getByTestId('comment-list').locator('.comment-text').allTextContents();
+  }
+
+  test('a vendor streams to two viewers who comment, until the vendor ends it', async () => {
+    const title = `Morning market ${Date.now().toString(36)}`;
+
+    // 1. The vendor registers and goes live.
+    const vendor = await openBrowser('dark');
+    await register(vendor, 'vendor', 'Ada Vendor');
+    await vendor.getByTestId('session-title').fill(title);
+    await vendor.waitForFunction(
+      () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
+      undefined,
+      WAIT,
+    );
+    await vendor.getByTestId('go-live').click();
+    await vendor.getByTestId('end-live').waitFor({ state: 'visible', ...WAIT });
+    const local = vendor.getByTestId('local-video');
+    await vendor.waitForFunction(
+      () => document.querySelector<HTMLVideoElement>('[data-testid=local-video]')!.videoWidth > 0,
+      undefined,
+      WAIT,
+    );
+    assert.ok((await local.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0, 'camera preview shows');
+
+    // Two viewers register and open the session from the lobby.
+    const viewers: Page[] = [];
+    for (const name of ['Bea Viewer', 'Cal Viewer']) {
+      const viewer = await openBrowser();
+      await register(viewer, 'user', name);
+      await viewer.waitForURL(/#\/lobby$/, WAIT);
+      const card = viewer
+        .getByTestId('session-list')
+        .locator('[data-testid=session-card]', { hasText: title });
+      await card.click(WAIT);
+      await viewer.waitForURL(/#\/watch\//, WAIT);
+      viewers.push(viewer);
+    }
+    const [viewer1, viewer2] = viewers as [Page, Page];
+
+    // 2. Each viewer's video really plays.
+    await assertPlaying(viewer1);
+    await assertPlaying(viewer2);
+
+    // 3. The vendor sees two viewers now and two unique views.
+    await vendor.getByTestId('viewer-count').filter({ hasText: /^2$/ }).waitFor(WAIT);
+    await vendor.getByTestId('views-total').filter({ hasText: /^2$/ }).waitFor(WAIT);
+
+    // 4. A comment reaches the vendor and the other viewer.
+    const hello = 'Hello from Bea! Lovely stream.';
+    await viewer1.getByTestId('comment-input').fill(hello);
+    await viewer1.getByTestId('comment-send').click();
+    for (const page of [vendor, viewer2, viewer1]) {
+      await page.getByTestId('comment-list').getByText(hello).waitFor(WAIT);
+    }
+
+    // HTML in a comment is shown as text and never runs.
+    const hostile = '<img src=x onerror="window.__pwned = true"> nice try';
+    for (const page of [vendor, viewer1, viewer2]) await page.evaluate(() => delete (window as any).__pwned);
+    await viewer1.getByTestId('comment-input').fill(hostile);
+    await viewer1.getByTestId('comment-send').click();
+    for (const page of [vendor, viewer2, viewer1]) {
+      await page.getByTestId('comment-list').getByText(hostile, { exact: true }).waitFor(WAIT);
+    }
+    const vendorReply = 'Thanks for watching, both of you!';
+    await vendor.getByTestId('comment-input').fill(vendorReply);
+    await vendor.getByTestId('comment-send').click();
+    await viewer2.getByTestId('comment-list').getByText(vendorReply).waitFor(WAIT);
+    for (const page of [vendor, viewer1, viewer2]) {
+      assert.equal(await page.evaluate(() => (window as any).__pwned), undefined, 'onerror never ran');
+      assert.equal(await page.getByTestId('comment-list').locator('img').count(), 0, 'no img element');
+      assert.deepEqual(await commentTexts(page), [hello, hostile, vendorReply]);
+    }
+
+    // 6. Screenshots for the README, with the stream, counts and chat on screen.
+    mkdirSync(screenshots, { recursive: true });
+    for (const page of [vendor, viewer2]) await page.evaluate(() => window.scrollTo(0, 0));
+    await vendor.screenshot({ path: join(screenshots, 'studio.png') });
+    await viewer2.screenshot({ path: join(screenshots, 'watch.png') });
+
+    // 5. The vendor ends the session: both viewers see it end and their video stops.
+    await vendor.getByTestId('end-live').click();
+    await vendor.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
+    for (const viewer of viewers) {
+      await viewer.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
+      const video = viewer.getByTestId('remote-video');
+      assert.equal(await video.evaluate((v: HTMLVideoElement) => v.srcObject), null, 'video detached');
+      const t0 = await video.evaluate((v: HTMLVideoElement) => v.currentTime);
+      await viewer.waitForTimeout(600);
+      assert.equal(await video.evaluate((v: HTMLVideoElement) => v.currentTime), t0, 'video clock stopped');
+      assert.equal(await viewer.getByTestId('comment-input').isDisabled(), true, 'chat closed');
+    }
+  });
+});

@@ -1,0 +1,92 @@
+import { ApiError, describeFailure } from './errors.js';
+import type { AppConfig, AuthResult, Comment, LiveSession, Role } from './types.js';
+
+/** Typed calls to the Streammeon REST API. One instance per base URL and sign-in. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string | null = null,
+  ) {}
+
+  /** The same API, signed in with another token. */
+  withToken(token: string | null): ApiClient {
+    return new ApiClient(this.baseUrl, token);
+  }
+
+  register(input: { email: string; name: string; password: string; role: Role }): Promise<AuthResult> {
+    return this.request('POST', '/auth/register', input);
+  }
+
+  login(input: { email: string; password: string }): Promise<AuthResult> {
+    return this.request('POST', '/auth/login', input);
+  }
+
+  activeSessions(limit = 50): Promise<{ items: LiveSession[] }> {
+    return this.request('GET', `/live/sessions/active?limit=${limit}`);
+  }
+
+  session(id: string): Promise<LiveSession> {
+    return this.request('GET', `/live/sessions/${encodeURIComponent(id)}`);
+  }
+
+  createSession(title: string): Promise<LiveSession> {
+    return this.request('POST', '/live/sessions', { title });
+  }
+
+  endSession(id: string): Promise<LiveSession> {
+    return this.request('POST', `/live/sessions/${encodeURIComponent(id)}/end`);
+  }
+
+  async recentComments(id: string, limit = 50): Promise<Comment[]> {
+    const reply = await this.request<{ items: Comment[] }>(
+      'GET',
+      `/live/sessions/${encodeURIComponent(id)}/comments?limit=${limit}`,
+    );
+    return reply.items;
+  }
+
+  postComment(id: string, message: string): Promise<Comment> {
+    return this.request('POST', `/live/sessions/${encodeURIComponent(id)}/comments`, { message });
+  }
+
+  /** ICE servers for WebRTC. A server without the route (an older deployment) means none. */
+  async appConfig(): Promise<AppConfig> {
+    try {
+      const config = await this.request<Partial<AppConfig>>('GET', '/app-config.json');
+      return { ice_servers: Array.isArray(config.ice_servers) ? config.ice_servers : [] };
+    } catch {
+      return { ice_servers: [] };
+    }
+  }
+
+  /** `ws://…/ws/<kind>/<id>?token=…` on the same host as the REST API. */
+  socketUrl(kind: 'live' | 'signal', sessionId: string): string {
+    const url = new URL(`/ws/${kind}/${encodeURIComponent(sessionId)}`, this.baseUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (this.token) url.searchParams.set('token', this.token);
+    return url.toString();
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = text;
+    }
+    if (!response.ok) {
+      const detail = (parsed as { detail?: unknown } | undefined)?.detail;
+      throw new ApiError(response.status, describeFailure(response.status, detail), detail);
+    }
+    return parsed as T;
+  }
+}

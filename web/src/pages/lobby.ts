@@ -1,0 +1,120 @@
+import { messageOf } from '../client/errors.js';
+import type { LiveSession } from '../client/types.js';
+import type { AppContext, Page } from '../context.js';
+import { h, svg } from '../ui/dom.js';
+import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
+import { icons } from '../ui/icons.js';
+
+const REFRESH_MS = 5000;
+
+/** Live sessions right now, refreshed every few seconds; durations tick locally in between. */
+export function lobbyPage(ctx: AppContext): Page {
+  const list = h('ul', { class: 'session-grid', testid: 'session-list' });
+  const status = h('p', { class: 'muted lobby-status' }, 'Loading live sessions…');
+  const isVendor = ctx.auth?.user.role === 'vendor';
+  let sessions: LiveSession[] = [];
+  let disposed = false;
+
+  async function refresh(): Promise<void> {
+    try {
+      const reply = await ctx.api().activeSessions(50);
+      if (disposed) return;
+      sessions = reply.items;
+      render();
+      status.textContent = sessions.length ? '' : 'Nobody is live right now.';
+      status.classList.remove('form-error');
+    } catch (failure) {
+      if (disposed) return;
+      status.textContent = `${messageOf(failure)} Retrying…`;
+      status.classList.add('form-error');
+    }
+  }
+
+  function render(): void {
+    list.replaceChildren(...sessions.map(card));
+  }
+
+  function card(session: LiveSession): HTMLLIElement {
+    const thumb = h(
+      'div',
+      { class: 'session-thumb' },
+      h('span', { class: 'live-badge' }, 'LIVE'),
+      h(
+        'span',
+        { class: 'thumb-count' },
+        svg(icons.users, 14),
+        h('span', { testid: 'session-viewers' }, formatCount(session.viewer_count)),
+      ),
+      h('span', { class: 'avatar avatar-lg', 'aria-hidden': 'true' }, initials(session.vendor.name)),
+    );
+    thumb.style.setProperty('--hue', String(hueOf(session.vendor.name)));
+    const duration = h(
+      'span',
+      { 'data-started': session.started_at },
+      formatDuration(secondsSince(session.started_at)),
+    );
+    return h(
+      'li',
+      {},
+      h(
+        'a',
+        {
+          class: 'session-card',
+          href: `#/watch/${encodeURIComponent(session.session_id)}`,
+          testid: 'session-card',
+          'data-session-id': session.session_id,
+        },
+        thumb,
+        h(
+          'div',
+          { class: 'session-info' },
+          h('h3', { class: 'session-title' }, session.title),
+          h('p', { class: 'muted' }, session.vendor.name),
+          h(
+            'p',
+            { class: 'session-meta' },
+            h('span', {}, svg(icons.users, 14), `${formatCount(session.viewer_count)} watching`),
+            h('span', {}, svg(icons.clock, 14), duration),
+          ),
+        ),
+      ),
+    );
+  }
+
+  const refreshTimer = setInterval(() => void refresh(), REFRESH_MS);
+  const tickTimer = setInterval(() => {
+    for (const node of list.querySelectorAll<HTMLElement>('[data-started]')) {
+      node.textContent = formatDuration(secondsSince(node.dataset.started!));
+    }
+  }, 1000);
+  void refresh();
+
+  const element = h(
+    'main',
+    { class: 'page' },
+    h(
+      'div',
+      { class: 'page-head' },
+      h(
+        'div',
+        {},
+        h('h1', {}, 'Live now'),
+        h('p', { class: 'muted' }, 'Pick a stream to watch and join the chat.'),
+      ),
+      isVendor
+        ? h('a', { class: 'btn btn-primary', href: '#/studio' }, svg(icons.radio, 18), 'Go live')
+        : null,
+    ),
+    status,
+    list,
+  );
+  return {
+    element,
+    title: 'Live now',
+    dispose() {
+      disposed = true;
+      clearInterval(refreshTimer);
+      clearInterval(tickTimer);
+    },
+  };
+}

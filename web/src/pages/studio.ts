@@ -1,0 +1,374 @@
+import { Broadcaster } from '../client/broadcaster.js';
+import { openCamera } from '../client/camera.js';
+import { messageOf } from '../client/errors.js';
+import { LiveChannel } from '../client/live-channel.js';
+import type { SocketStatus } from '../client/reconnecting-socket.js';
+import { SignalChannel } from '../client/signal-channel.js';
+import type { LiveSession } from '../client/types.js';
+import type { AppContext, Page } from '../context.js';
+import { CommentsPanel } from '../ui/comments-panel.js';
+import { h, svg } from '../ui/dom.js';
+import { formatCount, formatDuration, secondsSince } from '../ui/format.js';
+import { icons } from '../ui/icons.js';
+import { stat } from '../ui/stat.js';
+
+const SESSION_REFRESH_MS = 5000;
+
+/**
+ * The vendor's studio: camera preview, then go live (create the session, broadcast to each
+ * viewer over WebRTC), mic and camera toggles, live chat and counts, and end. `resumeId` comes
+ * from `#/studio/<id>`, so reloading the page while live picks the session up again.
+ */
+export function studioPage(ctx: AppContext, resumeId?: string): Page {
+  const user = ctx.auth!.user;
+  const api = ctx.api();
+  const iceServers = api.appConfig().then((config) => config.ice_servers);
+
+  let camera: MediaStream | null = null;
+  let session: LiveSession | null = null;
+  let live: LiveChannel | null = null;
+  let signal: SignalChannel | null = null;
+  let broadcaster: Broadcaster | null = null;
+  let viewsTotal = 0;
+  let countRefresh: ReturnType<typeof setTimeout> | null = null;
+  let disposed = false;
+
+  // --- elements -------------------------------------------------------------------------------
+  const video = h('video', {
+    class: 'stage-video mirrored',
+    testid: 'local-video',
+    autoplay: true,
+    playsinline: true,
+    muted: true,
+  });
+  video.muted = true; // the attribute alone does not mute a video created by script
+  const stageMessage = h(
+    'div',
+    { class: 'stage-overlay' },
+    h('div', { class: 'spinner' }),
+    'Starting camera…',
+  );
+  const liveBadge = h('span', { class: 'live-badge stage-badge', hidden: true }, 'LIVE');
+  const stage = h('div', { class: 'stage' }, video, stageMessage, liveBadge);
+
+  const micButton = h('button', { class: 'btn btn-control', type: 'button', testid: 'toggle-mic' });
+  const camButton = h('button', { class: 'btn btn-control', type: 'button', testid: 'toggle-camera' });
+  const endButton = h(
+    'button',
+    { class: 'btn btn-danger', type: 'button', testid: 'end-live', hidden: true },
+    svg(icons.stop, 16),
+    'End live',
+  );
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    micButton,
+    camButton,
+    h('span', { class: 'spacer' }),
+    endButton,
+  );
+
+  const title = h('input', {
+    class: 'input input-lg',
+    id: 'session-title',
+    testid: 'session-title',
+    type: 'text',
+    maxlength: 200,
+    placeholder: 'What are you streaming today?',
+    required: true,
+  });
+  const goLive = h(
+    'button',
+    { class: 'btn btn-primary btn-lg', type: 'submit', testid: 'go-live', disabled: true },
+    svg(icons.radio, 18),
+    'Go live',
+  );
+  const setupError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const setup = h(
+    'form',
+    { class: 'card setup', onsubmit: (event) => void start(event) },
+    h('label', { class: 'field', for: 'session-title' }, h('span', {}, 'Title'), title),
+    setupError,
+    h('div', { class: 'row end' }, goLive),
+  );
+
+  const viewers = stat(icons.users, 'watching now', 'viewer-count');
+  const views = stat(icons.eye, 'unique viewers', 'views-total');
+  const duration = stat(icons.clock, 'live for', 'live-duration');
+  duration.value.textContent = '0:00';
+  const peers = stat(icons.radio, 'receiving video', 'connected-peers');
+  const stats = h(
+    'div',
+    { class: 'stats', hidden: true },
+    viewers.element,
+    views.element,
+    duration.element,
+    peers.element,
+  );
+  const connection = h('p', { class: 'connection-note', role: 'status', hidden: true });
+  const heading = h('h1', {}, 'Studio');
+  const subtitle = h('p', { class: 'muted' }, 'Check your camera, name your stream and go live.');
+  const side = h(
+    'aside',
+    { class: 'watch-side' },
+    h(
+      'div',
+      { class: 'panel side-placeholder' },
+      h('h2', {}, 'Live chat'),
+      h('p', { class: 'muted' }, 'Comments from your viewers appear here once you are live.'),
+    ),
+  );
+  const main = h('div', { class: 'watch-main' }, stage, controls, connection, stats, setup);
+
+  // --- camera ---------------------------------------------------------------------------------
+  function renderToggles(): void {
+    const audio = camera?.getAudioTracks()[0];
+    const cam = camera?.getVideoTracks()[0];
+    const micOn = Boolean(audio?.enabled);
+    const camOn = Boolean(cam?.enabled);
+    micButton.replaceChildren(svg(micOn ? icons.mic : icons.micOff, 18), micOn ? 'Mute' : 'Unmute');
+    camButton.replaceChildren(
+      svg(camOn ? icons.camera : icons.cameraOff, 18),
+      camOn ? 'Camera off' : 'Camera on',
+    );
+    micButton.disabled = !audio;
+    camButton.disabled = !cam;
+    micButton.classList.toggle('off', !micOn);
+    camButton.classList.toggle('off', !camOn);
+    micButton.setAttribute('aria-pressed', String(!micOn));
+    camButton.setAttribute('aria-pressed', String(!camOn));
+    if (camera && !camOn) showStage('Camera is off. Viewers see a dark screen.');
+    else if (camera) stageMessage.hidden = true;
+  }
+
+  // Disabling a track (rather than removing it) keeps every peer connection as it is.
+  micButton.addEventListener('click', () => {
+    const track = camera?.getAudioTracks()[0];
+    if (track) track.enabled = !track.enabled;
+    renderToggles();
+  });
+  camButton.addEventListener('click', () => {
+    const track = camera?.getVideoTracks()[0];
+    if (track) track.enabled = !track.enabled;
+    renderToggles();
+  });
+
+  function showStage(message: string, spinner = false): void {
+    stageMessage.replaceChildren(...(spinner ? [h('div', { class: 'spinner' })] : []), message);
+    stageMessage.hidden = false;
+  }
+
+  async function startCamera(): Promise<void> {
+    try {
+      const stream = await openCamera();
+      if (disposed) {
+        stream.getTracks().forEach((track) => track.stop());
+        return;
+      }
+      camera = stream;
+      video.srcObject = stream;
+      goLive.disabled = false;
+      renderToggles();
+    } catch (failure) {
+      showStage(messageOf(failure));
+      setupError.textContent = 'You need a camera or microphone to go live.';
+      setupError.hidden = false;
+    }
+  }
+
+  // --- going live -----------------------------------------------------------------------------
+  async function start(event: Event): Promise<void> {
+    event.preventDefault();
+    if (!camera || !title.value.trim()) return;
+    goLive.disabled = true;
+    setupError.hidden = true;
+    try {
+      const created = await api.createSession(title.value.trim());
+      if (disposed) return;
+      // Record the id in the address (without a re-route) so a reload resumes this session.
+      history.replaceState(null, '', `#/studio/${encodeURIComponent(created.session_id)}`);
+      await broadcast(created);
+    } catch (failure) {
+      setupError.textContent = messageOf(failure);
+      setupError.hidden = false;
+      goLive.disabled = false;
+    }
+  }
+
+  async function broadcast(current: LiveSession): Promise<void> {
+    session = current;
+    viewsTotal = current.views_total;
+    showLive(current);
+    const chat = new CommentsPanel({ hostId: user.id, post: (message) => live!.postComment(message) });
+    side.replaceChildren(chat.element);
+
+    live = new LiveChannel(api, current.session_id, {
+      onComment: (comment) => chat.add(comment),
+      onViewerCount: (count) => {
+        viewers.value.textContent = formatCount(count);
+        // A new viewer may be a new unique view: ask the server soon, not on every tick.
+        if (countRefresh) clearTimeout(countRefresh);
+        countRefresh = setTimeout(() => void refreshSession(), 300);
+      },
+      onViewsTotal: (total) => setViewsTotal(total),
+      onSessionEnded: (event) => showEnded(event.live_duration_seconds),
+      onStatus: (status) => showConnection(status),
+    });
+    live.start();
+
+    const servers = await iceServers;
+    if (disposed || !camera || !session?.is_live) return;
+    const stream = camera;
+    signal = new SignalChannel(api, current.session_id, 'vendor', (message) => broadcaster?.handle(message));
+    broadcaster = new Broadcaster(
+      stream,
+      servers,
+      (command) => signal?.send(command) ?? false,
+      (states) => {
+        const connected = [...states.values()].filter((state) => state === 'connected').length;
+        peers.value.textContent = formatCount(connected);
+      },
+    );
+    signal.start();
+  }
+
+  function setViewsTotal(total: number): void {
+    // Unique views only grow; an older reply never takes the number back.
+    viewsTotal = Math.max(viewsTotal, total);
+    views.value.textContent = formatCount(viewsTotal);
+  }
+
+  async function refreshSession(): Promise<void> {
+    if (!session?.is_live) return;
+    try {
+      const fresh = await api.session(session.session_id);
+      setViewsTotal(fresh.views_total);
+      if (!fresh.is_live) showEnded(fresh.live_duration_seconds);
+    } catch {
+      // The socket carries the counts too; a missed refresh only delays the unique-views number.
+    }
+  }
+
+  function showConnection(status: SocketStatus): void {
+    if (status.state === 'waiting') {
+      connection.textContent = 'Connection lost. Reconnecting…';
+      connection.hidden = false;
+    } else if (status.state === 'open') {
+      connection.hidden = true;
+    } else if (status.state === 'closed' && session?.is_live && status.code !== 1000) {
+      connection.textContent =
+        status.code === 4401 ? 'Your sign-in has expired. Sign in again to keep streaming.' : 'Disconnected.';
+      connection.hidden = false;
+    }
+  }
+
+  function showLive(current: LiveSession): void {
+    heading.textContent = current.title;
+    subtitle.replaceChildren(h('span', { class: 'live-dot' }), 'You are live');
+    setup.hidden = true;
+    stats.hidden = false;
+    liveBadge.hidden = false;
+    endButton.hidden = false;
+    viewers.value.textContent = formatCount(current.viewer_count);
+    views.value.textContent = formatCount(current.views_total);
+    duration.value.textContent = formatDuration(secondsSince(current.started_at));
+  }
+
+  async function end(): Promise<void> {
+    if (!session) return;
+    endButton.disabled = true;
+    try {
+      const ended = await api.endSession(session.session_id);
+      showEnded(ended.live_duration_seconds);
+    } catch (failure) {
+      connection.textContent = messageOf(failure);
+      connection.hidden = false;
+      endButton.disabled = false;
+    }
+  }
+  endButton.addEventListener('click', () => void end());
+
+  function showEnded(liveSeconds: number): void {
+    if (!session || !session.is_live) return;
+    session = { ...session, is_live: false };
+    stopStreaming();
+    heading.textContent = session.title;
+    subtitle.textContent = 'Stream ended';
+    liveBadge.hidden = true;
+    endButton.hidden = true;
+    controls.hidden = true;
+    connection.hidden = true;
+    duration.value.textContent = formatDuration(liveSeconds);
+    showStage('Your stream has ended.');
+    stageMessage.append(
+      h(
+        'p',
+        { class: 'muted' },
+        `Live for ${formatDuration(liveSeconds)} · ${formatCount(viewsTotal)} unique viewers`,
+      ),
+      h('a', { class: 'btn btn-primary', href: '#/studio' }, 'Start a new stream'),
+    );
+    stageMessage.dataset.testid = 'session-ended';
+    side.querySelector<HTMLInputElement>('[data-testid=comment-input]')?.setAttribute('disabled', '');
+    side.querySelector<HTMLButtonElement>('[data-testid=comment-send]')?.setAttribute('disabled', '');
+  }
+
+  function stopStreaming(): void {
+    broadcaster?.stop();
+    broadcaster = null;
+    signal?.close();
+    signal = null;
+    live?.close();
+    live = null;
+    camera?.getTracks().forEach((track) => track.stop());
+    camera = null;
+    video.srcObject = null;
+  }
+
+  async function resume(id: string): Promise<void> {
+    try {
+      const existing = await api.session(id);
+      if (disposed) return;
+      if (String(existing.vendor.id) !== String(user.id)) {
+        ctx.navigate(`#/watch/${encodeURIComponent(id)}`);
+        return;
+      }
+      if (!existing.is_live) {
+        ctx.navigate('#/studio');
+        return;
+      }
+      await broadcast(existing);
+    } catch (failure) {
+      setupError.textContent = messageOf(failure);
+      setupError.hidden = false;
+    }
+  }
+
+  const clock = setInterval(() => {
+    if (session?.is_live) duration.value.textContent = formatDuration(secondsSince(session.started_at));
+  }, 1000);
+  const poll = setInterval(() => void refreshSession(), SESSION_REFRESH_MS);
+
+  void startCamera().then(() => {
+    if (resumeId && camera && !disposed) void resume(resumeId);
+  });
+  renderToggles();
+
+  const element = h(
+    'main',
+    { class: 'page' },
+    h('div', { class: 'page-head' }, h('div', {}, heading, subtitle)),
+    h('div', { class: 'watch-layout' }, main, side),
+  );
+  return {
+    element,
+    title: 'Studio',
+    dispose() {
+      disposed = true;
+      clearInterval(clock);
+      clearInterval(poll);
+      if (countRefresh) clearTimeout(countRefresh);
+      stopStreaming();
+    },
+  };
+}

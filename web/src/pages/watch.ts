@@ -1,0 +1,261 @@
+import { ApiError, messageOf } from '../client/errors.js';
+import { LiveChannel } from '../client/live-channel.js';
+import { Receiver, type ReceiverState } from '../client/receiver.js';
+import type { SocketStatus } from '../client/reconnecting-socket.js';
+import { SignalChannel } from '../client/signal-channel.js';
+import type { LiveSession } from '../client/types.js';
+import type { AppContext, Page } from '../context.js';
+import { CommentsPanel } from '../ui/comments-panel.js';
+import { h, svg } from '../ui/dom.js';
+import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
+import { icons } from '../ui/icons.js';
+import { stat } from '../ui/stat.js';
+
+const RECEIVER_MESSAGES: Record<ReceiverState, string> = {
+  waiting: 'Waiting for the host’s camera…',
+  connecting: 'Connecting to the stream…',
+  playing: '',
+  'vendor-away': 'The host lost connection. Waiting for them to come back…',
+  failed: 'The video connection failed. Trying again…',
+};
+
+/** A viewer's page: the vendor's video over WebRTC, volume, live chat and counts, and the end of the show. */
+export function watchPage(ctx: AppContext, sessionId: string): Page {
+  const api = ctx.api();
+  let session: LiveSession | null = null;
+  let live: LiveChannel | null = null;
+  let signal: SignalChannel | null = null;
+  let receiver: Receiver | null = null;
+  let chat: CommentsPanel | null = null;
+  let disposed = false;
+
+  // --- elements -------------------------------------------------------------------------------
+  const video = h('video', {
+    class: 'stage-video',
+    testid: 'remote-video',
+    autoplay: true,
+    playsinline: true,
+  });
+  const stageMessage = h('div', { class: 'stage-overlay' }, h('div', { class: 'spinner' }), 'Loading…');
+  const endedOverlay = h('div', { class: 'stage-overlay ended', testid: 'session-ended', hidden: true });
+  const liveBadge = h('span', { class: 'live-badge stage-badge', hidden: true }, 'LIVE');
+  const unmuteHint = h(
+    'button',
+    { class: 'btn btn-primary unmute-hint', type: 'button', hidden: true },
+    svg(icons.volumeOff, 18),
+    'Tap to unmute',
+  );
+  const stage = h('div', { class: 'stage' }, video, stageMessage, endedOverlay, liveBadge, unmuteHint);
+
+  const muteButton = h('button', { class: 'btn btn-control btn-icon', type: 'button', testid: 'mute' });
+  const volume = h('input', {
+    class: 'volume',
+    type: 'range',
+    min: 0,
+    max: 1,
+    step: 0.05,
+    value: 1,
+    testid: 'volume',
+    'aria-label': 'Volume',
+  });
+  const controls = h(
+    'div',
+    { class: 'controls' },
+    h('div', { class: 'volume-group' }, muteButton, volume),
+    h('span', { class: 'spacer' }),
+  );
+
+  const heading = h('h1', {}, 'Loading…');
+  const vendorAvatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
+  const vendorName = h('span', { class: 'vendor-name' });
+  const viewers = stat(icons.users, 'watching', 'viewer-count');
+  const views = stat(icons.eye, 'unique viewers', 'views-total');
+  const duration = stat(icons.clock, 'live for', 'live-duration');
+  const stats = h('div', { class: 'stats' }, viewers.element, views.element, duration.element);
+  const connection = h('p', { class: 'connection-note', role: 'status', hidden: true });
+  const side = h('aside', { class: 'watch-side' });
+  const info = h(
+    'div',
+    { class: 'watch-info' },
+    heading,
+    h('div', { class: 'vendor-line' }, vendorAvatar, vendorName),
+  );
+
+  // --- volume ---------------------------------------------------------------------------------
+  function renderVolume(): void {
+    const silent = video.muted || video.volume === 0;
+    muteButton.replaceChildren(svg(silent ? icons.volumeOff : icons.volume, 18));
+    muteButton.setAttribute('aria-label', silent ? 'Unmute' : 'Mute');
+    volume.value = String(video.muted ? 0 : video.volume);
+    unmuteHint.hidden = !video.muted || !video.srcObject;
+  }
+  muteButton.addEventListener('click', () => {
+    video.muted = !video.muted;
+    if (!video.muted && video.volume === 0) video.volume = 0.5;
+  });
+  volume.addEventListener('input', () => {
+    video.volume = Number(volume.value);
+    video.muted = video.volume === 0;
+  });
+  unmuteHint.addEventListener('click', () => {
+    video.muted = false;
+    void video.play();
+  });
+  video.addEventListener('volumechange', renderVolume);
+
+  // --- stream ---------------------------------------------------------------------------------
+  function showStream(stream: MediaStream | null): void {
+    if (!stream) {
+      video.srcObject = null;
+      renderVolume();
+      return;
+    }
+    if (video.srcObject === stream) return;
+    video.srcObject = stream;
+    // Browsers refuse to autoplay sound without a click on this site; fall back to muted playback.
+    video.play().catch(() => {
+      video.muted = true;
+      void video.play().catch(() => undefined);
+    });
+    renderVolume();
+  }
+
+  function showReceiverState(state: ReceiverState): void {
+    if (!session?.is_live) return;
+    const message = RECEIVER_MESSAGES[state];
+    if (message) {
+      stageMessage.replaceChildren(h('div', { class: 'spinner' }), message);
+      stageMessage.hidden = false;
+    }
+  }
+  video.addEventListener('playing', () => {
+    stageMessage.hidden = true;
+  });
+
+  // --- session --------------------------------------------------------------------------------
+  async function open(): Promise<void> {
+    try {
+      const [found, config] = await Promise.all([api.session(sessionId), api.appConfig()]);
+      if (disposed) return;
+      session = found;
+      showSession(found);
+      chat = new CommentsPanel({ hostId: found.vendor.id, post: (message) => live!.postComment(message) });
+      side.replaceChildren(chat.element);
+      if (!found.is_live) {
+        showEnded(found.live_duration_seconds);
+        void api.recentComments(sessionId).then((items) => items.forEach((c) => chat?.add(c)));
+        return;
+      }
+      live = new LiveChannel(api, sessionId, {
+        onComment: (comment) => chat?.add(comment),
+        onViewerCount: (count) => (viewers.value.textContent = formatCount(count)),
+        onViewsTotal: (total) => (views.value.textContent = formatCount(total)),
+        onSessionEnded: (event) => showEnded(event.live_duration_seconds),
+        onStatus: (status) => showConnection(status),
+      });
+      receiver = new Receiver(
+        config.ice_servers,
+        (command) => signal?.send(command) ?? false,
+        showStream,
+        showReceiverState,
+      );
+      signal = new SignalChannel(api, sessionId, 'viewer', (message) => receiver?.handle(message));
+      showReceiverState('waiting');
+      live.start();
+      signal.start();
+    } catch (failure) {
+      if (disposed) return;
+      heading.textContent =
+        failure instanceof ApiError && failure.status === 404
+          ? 'Stream not found'
+          : 'Cannot open this stream';
+      stageMessage.replaceChildren(
+        messageOf(failure),
+        h('a', { class: 'btn btn-primary', href: '#/lobby' }, 'Back to live streams'),
+      );
+    }
+  }
+
+  function showSession(found: LiveSession): void {
+    heading.textContent = found.title;
+    vendorName.textContent = found.vendor.name;
+    vendorAvatar.textContent = initials(found.vendor.name);
+    vendorAvatar.style.setProperty('--hue', String(hueOf(found.vendor.name)));
+    liveBadge.hidden = !found.is_live;
+    viewers.value.textContent = formatCount(found.viewer_count);
+    views.value.textContent = formatCount(found.views_total);
+    duration.value.textContent = formatDuration(found.live_duration_seconds);
+  }
+
+  function showConnection(status: SocketStatus): void {
+    if (status.state === 'waiting') {
+      connection.textContent = 'Connection lost. Reconnecting…';
+      connection.hidden = false;
+    } else if (status.state === 'open') {
+      connection.hidden = true;
+    } else if (status.state === 'closed' && session?.is_live) {
+      if (status.code === 4410) return showEnded(session.live_duration_seconds);
+      if (status.code === 1000) return;
+      connection.textContent =
+        status.code === 4401
+          ? 'Your sign-in has expired. Please sign in again.'
+          : 'Disconnected from the stream.';
+      connection.hidden = false;
+    }
+  }
+
+  function showEnded(liveSeconds: number): void {
+    if (session) session = { ...session, is_live: false };
+    receiver?.stop();
+    receiver = null;
+    signal?.close();
+    signal = null;
+    live?.close();
+    live = null;
+    video.pause();
+    video.srcObject = null;
+    liveBadge.hidden = true;
+    stageMessage.hidden = true;
+    unmuteHint.hidden = true;
+    controls.hidden = true;
+    connection.hidden = true;
+    duration.value.textContent = formatDuration(liveSeconds);
+    endedOverlay.replaceChildren(
+      h('h2', {}, 'This live session has ended'),
+      h('p', { class: 'muted' }, `It was live for ${formatDuration(liveSeconds)}. Thanks for watching!`),
+      h('a', { class: 'btn btn-primary', href: '#/lobby' }, 'Find another stream'),
+    );
+    endedOverlay.hidden = false;
+    chat?.setEnabled(false, 'Chat is closed');
+  }
+
+  const clock = setInterval(() => {
+    if (session?.is_live) duration.value.textContent = formatDuration(secondsSince(session.started_at));
+  }, 1000);
+  renderVolume();
+  void open();
+
+  const element = h(
+    'main',
+    { class: 'page' },
+    h('a', { class: 'back-link', href: '#/lobby' }, svg(icons.arrowLeft, 16), 'All live streams'),
+    h(
+      'div',
+      { class: 'watch-layout' },
+      h('div', { class: 'watch-main' }, stage, controls, connection, info, stats),
+      side,
+    ),
+  );
+  return {
+    element,
+    title: 'Watch',
+    dispose() {
+      disposed = true;
+      clearInterval(clock);
+      receiver?.stop();
+      signal?.close();
+      live?.close();
+      video.srcObject = null;
+    },
+  };
+}
