@@ -1,0 +1,53 @@
+/**
+ * Baseline "practical ceiling": a bare `ws` server that builds the WebSocket frame once per
+ * comment (ws's own `Sender.frame`) and writes that same buffer to every viewer's TCP socket.
+ * Nothing is serialized, framed or copied per viewer; what is left is the cost of one
+ * `socket.write` per viewer, which is as low as Node goes on this machine.
+ */
+import type { Socket } from 'node:net';
+import * as wsModule from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { createBaselineServer, listen } from './http.js';
+
+interface FrameOptions {
+  fin: boolean;
+  rsv1: boolean;
+  opcode: number;
+  mask: boolean;
+  readOnly: boolean;
+}
+// ws exports Sender at runtime; @types/ws does not declare it.
+const { Sender } = wsModule as unknown as {
+  Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] };
+};
+
+const rooms = new Map<string, Set<WebSocket>>();
+const server = createBaselineServer((comment) => {
+  const parts = Sender.frame(Buffer.from(JSON.stringify(comment)), {
+    fin: true,
+    rsv1: false,
+    opcode: 1,
+    mask: false,
+    readOnly: false,
+  });
+  // Header and payload joined once, so each viewer costs exactly one write (no cork needed).
+  const frame = Buffer.concat(parts);
+  for (const ws of rooms.get(comment.session_id) ?? []) {
+    const socket = (ws as unknown as { _socket: Socket })._socket;
+    if (ws.readyState === ws.OPEN && socket.writable) socket.write(frame);
+  }
+});
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+server.on('upgrade', (req, socket, head) => {
+  const match = /^\/ws\/live\/([^/?]+)/.exec(req.url ?? '');
+  if (!match) return void socket.destroy();
+  const room = match[1]!;
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    const peers = rooms.get(room) ?? new Set<WebSocket>();
+    rooms.set(room, peers);
+    peers.add(ws);
+    ws.on('close', () => peers.delete(ws));
+    ws.on('error', () => ws.terminate());
+  });
+});
+listen(server, () => wss.close());

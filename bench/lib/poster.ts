@@ -1,0 +1,96 @@
+/**
+ * Posts comments at a fixed rate (open loop: the schedule does not wait for replies, so a slow
+ * server shows up as latency, not as a politely lowered rate). Every message carries its send
+ * time, which the generators read back on receipt. Used identically for every target.
+ */
+import { Agent, request } from 'node:http';
+import { TIME_MARKER, epochMs } from './protocol.js';
+
+export interface PostPlan {
+  baseUrl: string;
+  sessionId: string;
+  /** Bearer tokens to rotate through (our server needs one; baselines ignore it). */
+  tokens: string[];
+  /** Comments per second. */
+  rate: number;
+  durationMs: number;
+  /** Requests allowed in flight before the schedule has to wait. */
+  maxInFlight?: number;
+}
+
+export interface PostResult {
+  sent: number;
+  ok: number;
+  failed: number;
+  statuses: Record<string, number>;
+  /** Wall time from first to last send, ms. */
+  elapsedMs: number;
+}
+
+/** Padding that makes a comment a realistic ~120 bytes of text. */
+const PADDING = ' great stream, where did you get that jacket? greetings from Lisbon!';
+
+export async function postComments(plan: PostPlan): Promise<PostResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: plan.maxInFlight ?? 64 });
+  const url = new URL(`/live/sessions/${plan.sessionId}/comments`, plan.baseUrl);
+  const result: PostResult = { sent: 0, ok: 0, failed: 0, statuses: {}, elapsedMs: 0 };
+  const total = Math.max(1, Math.round((plan.rate * plan.durationMs) / 1000));
+  const limit = plan.maxInFlight ?? 64;
+  let inFlight = 0;
+  const start = performance.now();
+
+  const sendOne = () =>
+    new Promise<void>((resolve) => {
+      const seq = result.sent;
+      result.sent += 1;
+      inFlight += 1;
+      const body = JSON.stringify({ message: `#${seq} ${TIME_MARKER}${epochMs().toFixed(3)}~${PADDING}` });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${plan.tokens[seq % plan.tokens.length]}`,
+          },
+          timeout: 30_000,
+        },
+        (res) => {
+          const status = String(res.statusCode);
+          result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+          if (res.statusCode === 200) result.ok += 1;
+          else result.failed += 1;
+          res.resume();
+          res.on('end', finish);
+        },
+      );
+      const finish = () => {
+        inFlight -= 1;
+        resolve();
+      };
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error) => {
+        result.failed += 1;
+        result.statuses[error.message] = (result.statuses[error.message] ?? 0) + 1;
+        finish();
+      });
+      req.end(body);
+    });
+
+  const replies: Promise<void>[] = [];
+  try {
+    while (result.sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * plan.rate) / 1000) + 1);
+      while (result.sent < due && inFlight < limit) replies.push(sendOne());
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (performance.now() - start > plan.durationMs * 3 + 10_000) break; // server hopelessly behind
+    }
+    result.elapsedMs = performance.now() - start;
+    await Promise.all(replies);
+  } finally {
+    agent.destroy();
+  }
+  return result;
+}

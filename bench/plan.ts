@@ -1,0 +1,86 @@
+/**
+ * How big each workload is. The full plan is what RESULTS.md reports; the quick plan runs every
+ * workload at toy sizes so CI proves the scripts still work (its figures mean nothing).
+ */
+import { fileURLToPath } from 'node:url';
+import { TARGETS, type TargetName } from './lib/targets.js';
+
+export interface FanoutSize {
+  viewers: number;
+  /** Comments per second, tried in order until the target saturates. */
+  rates: number[];
+}
+
+export interface Plan {
+  quick: boolean;
+  /** Where RESULTS.md / results.json go, and the charts under it. */
+  outDir: string;
+  reportPath: string;
+  chartsDir: string;
+  /** Charts as RESULTS.md links them (relative to reportPath). */
+  chartsLink: string;
+  targets: readonly TargetName[];
+  generators: number;
+  /** Upper bound on the life of every child process. */
+  lifetimeMs: number;
+  fanout: { sizes: FanoutSize[]; stepMs: number; drainMs: number; connectConcurrency: number };
+  storm: { viewers: number; deadlineMs: number; idleSettleMs: number };
+  rest: { sessions: number; durationS: number; connections: number };
+  redis: { viewers: number; rate: number; stepMs: number };
+  /** A --cpu-prof run of our server (full mode only). */
+  profile: { viewers: number; rate: number; stepMs: number } | undefined;
+}
+
+const BENCH = fileURLToPath(new URL('.', import.meta.url));
+
+export function makePlan(quick: boolean): Plan {
+  if (quick) {
+    const outDir = `${BENCH}out/quick`;
+    return {
+      quick,
+      outDir,
+      reportPath: `${outDir}/RESULTS.md`,
+      chartsDir: `${outDir}/charts`,
+      chartsLink: 'charts',
+      targets: TARGETS,
+      generators: 2,
+      lifetimeMs: 4 * 60_000,
+      fanout: {
+        sizes: [{ viewers: 50, rates: [5, 20] }],
+        stepMs: 1000,
+        drainMs: 3000,
+        connectConcurrency: 25,
+      },
+      storm: { viewers: 50, deadlineMs: 10_000, idleSettleMs: 500 },
+      rest: { sessions: 50, durationS: 1, connections: 4 },
+      redis: { viewers: 50, rate: 5, stepMs: 1000 },
+      profile: undefined,
+    };
+  }
+  return {
+    quick,
+    outDir: `${BENCH}out/full`,
+    reportPath: `${BENCH}RESULTS.md`,
+    chartsDir: `${BENCH}charts`,
+    chartsLink: 'charts',
+    targets: TARGETS,
+    generators: 4,
+    lifetimeMs: 25 * 60_000,
+    fanout: {
+      // Offered load (comments/s × viewers) climbs 20k → 50k → 100k → 200k → 400k → 800k msgs/s
+      // at every size; 5,000 viewers × 20/s (the p99 goal) is on the ladder.
+      sizes: [
+        { viewers: 1000, rates: [20, 50, 100, 200, 400, 800] },
+        { viewers: 5000, rates: [4, 10, 20, 40, 80, 160] },
+        { viewers: 10_000, rates: [2, 5, 10, 20, 40, 80] },
+      ],
+      stepMs: 4000,
+      drainMs: 8000,
+      connectConcurrency: 100,
+    },
+    storm: { viewers: 10_000, deadlineMs: 45_000, idleSettleMs: 3000 },
+    rest: { sessions: 50, durationS: 8, connections: 32 },
+    redis: { viewers: 5000, rate: 20, stepMs: 4000 },
+    profile: { viewers: 5000, rate: 40, stepMs: 5000 },
+  };
+}
