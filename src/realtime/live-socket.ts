@@ -1,13 +1,13 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Authenticator, Caller } from '../http/authenticate.js';
-import { requestToken } from '../http/authenticate.js';
 import { HttpError } from '../http/errors.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import type { LiveHub } from './live-hub.js';
 import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
+import { admit, Inbox } from './admission.js';
 import { errorCodeOf, parseClientMessage } from './client-message.js';
 
 /** Bytes a client frame on /ws/live may have; a comment is at most 1000 characters. */
@@ -36,22 +36,10 @@ export interface LiveSocketDeps {
  */
 export function liveSocketHandler(deps: LiveSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
-    const sessionId = request.params.session_id;
-    // Messages may arrive while admission awaits; keep them and handle them once admitted.
-    const early: RawData[] = [];
-    const collect = (data: RawData) => void early.push(data);
-    socket.on('message', collect);
-
-    let caller: Caller;
-    try {
-      caller = await deps.auth.caller(requestToken(request));
-    } catch (error) {
-      socket.close(CloseCode.unauthorized, error instanceof HttpError ? error.detail : 'Not authenticated');
-      return;
-    }
-    const session = await deps.sessions.find(sessionId);
-    if (!session) return socket.close(CloseCode.notFound, 'Session not found');
-    if (!session.is_live) return socket.close(CloseCode.ended, 'Session has ended');
+    const inbox = new Inbox(socket);
+    const admission = await admit(socket, request, deps.auth, deps.sessions);
+    if (!admission) return;
+    const { caller, session } = admission;
 
     // Vendors never count as viewers, nor in unique views; every other user counts once.
     const counted = caller.role !== 'vendor';
@@ -96,14 +84,13 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
       peer.release();
     }
 
-    const onMessage = (data: RawData, isBinary: boolean) =>
-      void handleMessage(deps, peer, caller, session.id, data, isBinary).catch((error: unknown) => {
-        deps.log.error({ err: error }, 'live socket message failed');
-        peer.sendJson({ type: 'error', code: 'internal', detail: 'Internal server error' });
-      });
-    socket.off('message', collect);
-    socket.on('message', onMessage);
-    for (const data of early) onMessage(data, false);
+    inbox.drainTo(
+      (data, isBinary) =>
+        void handleMessage(deps, peer, caller, session.id, data, isBinary).catch((error: unknown) => {
+          deps.log.error({ err: error }, 'live socket message failed');
+          peer.sendJson({ type: 'error', code: 'internal', detail: 'Internal server error' });
+        }),
+    );
   };
 }
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { requestToken, type Authenticator, type Caller } from '../http/authenticate.js';
-import { HttpError } from '../http/errors.js';
+import type { Authenticator } from '../http/authenticate.js';
 import type { Sessions } from '../live/sessions.js';
+import { admit, Inbox } from './admission.js';
 import { parseClientMessage, type ClientMessage } from './client-message.js';
 import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import type { SignalHub, SignalPeer } from './signal-hub.js';
@@ -39,42 +39,17 @@ export interface SignalSocketDeps {
  */
 export function signalSocketHandler(deps: SignalSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
-    const inbox: { data: RawData; isBinary: boolean }[] = [];
-    let wake: (() => void) | undefined;
-    const collect = (data: RawData, isBinary: boolean) => {
-      inbox.push({ data, isBinary });
-      wake?.();
-    };
-    socket.on('message', collect);
-
-    let caller: Caller;
-    try {
-      caller = await deps.auth.caller(requestToken(request));
-    } catch (error) {
-      socket.close(CloseCode.unauthorized, error instanceof HttpError ? error.detail : 'Not authenticated');
-      return;
-    }
-    const session = await deps.sessions.find(request.params.session_id);
-    if (!session) return socket.close(CloseCode.notFound, 'Session not found');
-    if (!session.is_live) return socket.close(CloseCode.ended, 'Session has ended');
-
-    if (inbox.length === 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ROLE_WAIT_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        socket.once('close', wake);
-      });
-      wake = undefined;
-    }
+    const inbox = new Inbox(socket);
+    const admission = await admit(socket, request, deps.auth, deps.sessions);
+    if (!admission) return;
+    const { caller, session } = admission;
+    await inbox.waitForFrame(ROLE_WAIT_MS);
     if (socket.readyState !== 1) return;
 
     let role: SignalPeer['role'] = 'viewer';
-    const first = inbox[0] && parseClientMessage(inbox[0].data, inbox[0].isBinary);
+    const first = inbox.frames[0] && parseClientMessage(inbox.frames[0].data, inbox.frames[0].isBinary);
     if (first && 'message' in first && first.message.type === 'role') {
-      inbox.shift();
+      inbox.frames.shift();
       if (first.message.value === 'vendor') role = 'vendor';
       else if (first.message.value !== 'viewer') {
         return socket.close(CloseCode.policy, 'role must be "vendor" or "viewer"');
@@ -102,11 +77,7 @@ export function signalSocketHandler(deps: SignalSocketDeps) {
       deps.hub.leave(session.id, me);
     });
 
-    const onMessage = (data: RawData, isBinary: boolean) =>
-      handleMessage(deps, session.id, me, data, isBinary);
-    socket.off('message', collect);
-    socket.on('message', onMessage);
-    for (const { data, isBinary } of inbox) onMessage(data, isBinary);
+    inbox.drainTo((data, isBinary) => handleMessage(deps, session.id, me, data, isBinary));
   };
 }
 
