@@ -54,7 +54,7 @@ export function makePlan(quick: boolean): Plan {
       storm: { viewers: 50, deadlineMs: 10_000, idleSettleMs: 500 },
       rest: { sessions: 50, durationS: 1, connections: 4 },
       redis: { viewers: 50, rate: 5, stepMs: 1000 },
-      profile: undefined,
+      profile: { viewers: 50, rate: 5, stepMs: 1000 },
     };
   }
   return {

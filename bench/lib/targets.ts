@@ -34,6 +34,8 @@ export interface Running {
   viewerUrls: string[][];
   /** Tokens the poster rotates through. */
   postTokens: string[];
+  /** The session's vendor (our server only): may open more sessions. */
+  vendorToken?: string;
   /** What the server stores in: for the report. */
   storage: string;
   stop(): Promise<void>;
@@ -87,7 +89,7 @@ export async function startOurs(options: OursOptions): Promise<Running> {
       );
     }
     const first = services[0]!.baseUrl;
-    const { session } = await goLive(first, 'bench live');
+    const { vendor, session } = await goLive(first, 'bench live');
     const viewers = await Promise.all(
       Array.from({ length: options.viewerUsers ?? 4 }, (_, i) => register(first, 'user', `viewer-${i}`)),
     );
@@ -104,6 +106,7 @@ export async function startOurs(options: OursOptions): Promise<Running> {
         ),
       ),
       postTokens: [poster.token],
+      vendorToken: vendor.token,
       storage: database ? 'PostgreSQL' : 'PGlite',
       stop: cleanup,
     };

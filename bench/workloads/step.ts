@@ -31,6 +31,8 @@ export interface StepResult {
   drained: boolean;
   usage: Usage;
   latency: HistogramData;
+  /** The same latency, per fleet (the Redis workload gives each instance its own fleet). */
+  perFleet: { p50: number; p99: number; max: number; received: number }[];
 }
 
 export interface StepOptions {
@@ -103,6 +105,12 @@ export async function fanoutStep({
     drained: received >= expected,
     usage,
     latency,
+    perFleet: reports.map((r) => ({
+      p50: quantileMs(r.latency, 0.5),
+      p99: quantileMs(r.latency, 0.99),
+      max: quantileMs(r.latency, 1),
+      received: r.comments,
+    })),
   };
 }
 

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench [-- --quick] [-- --only=fanout,storm,rest,redis,profile]`
+ *
+ * Runs every workload against our server and the baselines, one target at a time (they share
+ * the machine's cores with the generators), then writes results.json, the SVG charts and
+ * RESULTS.md. The full run writes bench/RESULTS.md and bench/charts/; quick mode writes only under
+ * bench/out/ (git-ignored). Exits non-zero when any workload errored, never on a timing.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { loadAverage } from './lib/proc.js';
+import { writeCharts } from './report/charts.js';
+import { renderMarkdown } from './report/markdown.js';
+import type { Results } from './report/results.js';
+import { makePlan, type Plan } from './plan.js';
+import { runFanout } from './workloads/fanout.js';
+import { runProfile } from './workloads/profile.js';
+import { runRedis } from './workloads/redis.js';
+import { runRest } from './workloads/rest.js';
+import { runStorm } from './workloads/storm.js';
+
+const WORKLOADS = ['fanout', 'storm', 'rest', 'redis', 'profile'] as const;
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const plan = makePlan(args.includes('--quick'));
+  const only = args
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
+  const selected = WORKLOADS.filter((w) => !only || only.includes(w));
+  // Whatever happens, the orchestrator does not outlive its plan (children have their own lifelines).
+  setTimeout(() => {
+    console.error('bench: exceeded its time bound, exiting');
+    process.exit(3);
+  }, plan.lifetimeMs).unref();
+
+  const log = (line: string) => console.log(line);
+  const results: Results = {
+    quick: plan.quick,
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      kernel: release(),
+    },
+    loadBefore: loadAverage(),
+    loadAfter: '',
+    generators: plan.generators,
+    goalStep: plan.quick ? { viewers: 50, rate: 20 } : { viewers: 5000, rate: 20 },
+    fanout: [],
+    storm: [],
+    rest: undefined,
+    redis: undefined,
+    profile: undefined,
+    errors: preflight(plan),
+  };
+  log(`bench (${plan.quick ? 'quick' : 'full'}): ${selected.join(', ')}; load ${results.loadBefore}`);
+
+  const attempt = async (name: string, work: () => Promise<void>) => {
+    const started = performance.now();
+    try {
+      await work();
+    } catch (error) {
+      results.errors.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      log(`  ${name} failed: ${error instanceof Error ? error.stack : String(error)}`);
+    }
+    log(`  (${name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  };
+
+  if (selected.includes('fanout')) {
+    log('1. fan-out');
+    for (const target of plan.targets) {
+      await attempt(`fan-out ${target}`, async () => {
+        const result = await runFanout(plan, target, log);
+        results.fanout.push(result);
+        results.errors.push(...result.errors);
+      });
+    }
+  }
+  if (selected.includes('storm')) {
+    log('2+3. join storm and idle memory');
+    for (const target of plan.targets) {
+      await attempt(`storm ${target}`, async () => {
+        const result = await runStorm(plan, target, log);
+        results.storm.push(result);
+        results.errors.push(...result.errors);
+      });
+    }
+  }
+  if (selected.includes('rest')) {
+    log('4. REST');
+    await attempt('rest', async () => {
+      results.rest = await runRest(plan, log);
+      results.errors.push(...results.rest.errors);
+    });
+  }
+  if (selected.includes('redis')) {
+    log('5. two instances over Redis');
+    await attempt('redis', async () => {
+      results.redis = await runRedis(plan, log);
+      results.errors.push(...results.redis.errors);
+      if (results.redis.skipped) log(`  skipped: ${results.redis.skipped}`);
+    });
+  }
+  if (selected.includes('profile') && plan.profile) {
+    log('profile');
+    await attempt('profile', async () => {
+      results.profile = await runProfile(plan, log);
+    });
+  }
+
+  results.finishedAt = new Date().toISOString();
+  results.loadAfter = loadAverage();
+  mkdirSync(plan.outDir, { recursive: true });
+  writeFileSync(join(plan.outDir, 'results.json'), JSON.stringify(results, null, 1));
+  const charts = writeCharts(results, plan.chartsDir);
+  writeFileSync(plan.reportPath, renderMarkdown(results, charts, plan.chartsLink));
+  log(`wrote ${plan.reportPath} and ${charts.length} charts in ${plan.chartsDir}; load ${results.loadAfter}`);
+  if (results.errors.length) {
+    console.error(
+      `bench: ${results.errors.length} error(s):\n${results.errors.map((e) => `  - ${e}`).join('\n')}`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+/** Problems that would make the run meaningless, found before it starts. */
+function preflight(plan: Plan): string[] {
+  const problems: string[] = [];
+  const inCi = process.env.CI === 'true' || process.env.CI === '1';
+  if (inCi && !process.env.DATABASE_URL)
+    problems.push('CI needs DATABASE_URL for the REST and Redis workloads');
+  if (inCi && !process.env.REDIS_URL) problems.push('CI needs REDIS_URL for the two-instance workload');
+  // Children inherit this soft limit; the server needs one descriptor per viewer.
+  const limits = readFileSync('/proc/self/limits', 'utf8');
+  const soft = Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? Infinity);
+  const needed = Math.max(plan.storm.viewers, ...plan.fanout.sizes.map((s) => s.viewers)) + 1000;
+  if (soft < needed) problems.push(`open-file limit ${soft} < ${needed}: run \`ulimit -n ${needed}\` first`);
+  return problems;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
