@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import { badRequest, notFound } from '../http/errors.js';
+import { badRequest, notFound, UnprocessableError } from '../http/errors.js';
 import type { Presence } from '../realtime/presence.js';
 import type { LiveEvents } from './events.js';
 
@@ -53,7 +53,9 @@ export class Sessions {
 
   async create(vendorId: UserId, title: string): Promise<LiveSession> {
     const trimmed = title.trim();
-    if (!trimmed) throw badRequest('title must not be blank');
+    if (!trimmed) {
+      throw new UnprocessableError(['body', 'title'], 'title must not be blank', 'string_too_short');
+    }
     const { id } = await this.db
       .insertInto('live_sessions')
       .values({ vendor_id: vendorId, title: trimmed, started_at: new Date(this.clock.now()) })
