@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { badRequest } from '../http/errors.js';
+import { badRequest, UnprocessableError } from '../http/errors.js';
 import type { Database, UserId, UserIdType } from '../db/schema.js';
 import type { Passwords } from './passwords.js';
 import type { Role } from './tokens.js';
@@ -45,13 +45,16 @@ export class Users {
   /** Creates a user; 400 `Email already registered` when the email is taken in any letter case. */
   async register(input: { email: string; name: string; password: string; role: Role }): Promise<User> {
     const email = input.email.trim();
+    const name = input.name.trim();
+    // The schema counts the raw string; a name of spaces would be stored as an empty one.
+    if (!name) throw new UnprocessableError(['body', 'name'], 'name must not be blank', 'string_too_short');
     const passwordHash = await this.passwords.hash(input.password);
     const taken = await this.#findByEmail(email);
     if (taken) throw badRequest('Email already registered');
     try {
       const row = await this.db
         .insertInto('users')
-        .values({ email, name: input.name.trim(), password_hash: passwordHash, role: input.role })
+        .values({ email, name, password_hash: passwordHash, role: input.role })
         .returning(['id', 'email', 'name', 'role', 'created_at'])
         .executeTakeFirstOrThrow();
       return toUser(row);
