@@ -100,25 +100,37 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
     async (request) => sessions.get(request.params.session_id),
   );
 
-  app.post(
-    '/live/sessions/:session_id/end',
-    {
-      preHandler: auth.requireVendor,
-      schema: {
-        tags: ['live'],
-        summary: 'End a session (its vendor only; idempotent)',
-        description: 'Peers on /ws/live get `session_ended`, then their sockets close with 1000.',
-        security: bearerSecurity,
-        params: SessionParams,
-        querystring: Type.Object(AuthQuery),
-        response: { 200: SessionSchema, ...errorResponses(401, 403, 404, 422) },
+  // FastAPI ignored the body of a route that takes none, so clients that send
+  // `Content-Type: application/json` (and maybe no body) with every POST must still be able to end
+  // a session. A scope of its own keeps that leniency away from the routes that do read a body.
+  await app.register(async (plain) => {
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
+    scope.removeContentTypeParser('application/json');
+    // Read as a string (so the body limit still applies), then dropped.
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, _body, done) =>
+      done(null, undefined),
+    );
+
+    scope.post(
+      '/live/sessions/:session_id/end',
+      {
+        preHandler: auth.requireVendor,
+        schema: {
+          tags: ['live'],
+          summary: 'End a session (its vendor only; idempotent)',
+          description: 'Peers on /ws/live get `session_ended`, then their sockets close with 1000.',
+          security: bearerSecurity,
+          params: SessionParams,
+          querystring: Type.Object(AuthQuery),
+          response: { 200: SessionSchema, ...errorResponses(401, 403, 404, 422) },
+        },
       },
-    },
-    async (request) => {
-      if (!request.caller) throw unauthorized();
-      return sessions.end(request.params.session_id, request.caller.userId);
-    },
-  );
+      async (request) => {
+        if (!request.caller) throw unauthorized();
+        return sessions.end(request.params.session_id, request.caller.userId);
+      },
+    );
+  });
 
   app.get(
     '/live/sessions/:session_id/comments',
