@@ -140,6 +140,13 @@ function apiSuite(kind: StoreKind) {
         assert.equal(entry?.msg, 'Field required');
       });
 
+      test('a name that is only whitespace is refused with 422 at body.name', async () => {
+        const res = await call(base, 'POST', '/auth/register', {
+          body: { email: 'blank-name@example.com', name: '   ', password: 'pw' },
+        });
+        assertValidationError(res, ['body', 'name']);
+      });
+
       test('an unknown role is refused with 422 at body.role', async () => {
         const res = await call(base, 'POST', '/auth/register', {
           body: { email: 'admin@example.com', name: 'X', password: 'pw', role: 'admin' },
@@ -287,6 +294,15 @@ function apiSuite(kind: StoreKind) {
         assert.equal(res.status, 401);
       });
 
+      test('a title that is only whitespace is refused with 422 at body.title', async () => {
+        const vendor = await register(base, 'vendor');
+        const res = await call(base, 'POST', '/live/sessions', {
+          token: vendor.token,
+          body: { title: '  ' },
+        });
+        assertValidationError(res, ['body', 'title']);
+      });
+
       test('going live without a title is refused with 422 at body.title', async () => {
         const vendor = await register(base, 'vendor');
         const res = await call(base, 'POST', '/live/sessions', { token: vendor.token, body: {} });
@@ -425,6 +441,38 @@ function apiSuite(kind: StoreKind) {
         assert.equal(first.status, 200);
         assert.equal(second.status, 200);
         assert.deepEqual(second.body, first.body);
+      });
+
+      test('ending with a JSON content type and no body works, as it did on the original', async () => {
+        // Clients that send Content-Type: application/json on every POST must still end sessions.
+        const { vendor, session } = await goLive(base);
+        const res = await call(base, 'POST', `/live/sessions/${session.session_id}/end`, {
+          token: vendor.token,
+          headers: { 'content-type': 'application/json' },
+          raw: '',
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.body.is_live, false);
+      });
+
+      test('ending ignores whatever body comes with it, as the original did', async () => {
+        const { vendor, session } = await goLive(base);
+        const res = await call(base, 'POST', `/live/sessions/${session.session_id}/end`, {
+          token: vendor.token,
+          raw: '{"reason": ',
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(res.body.is_live, false);
+      });
+
+      test('a JSON body is still parsed strictly on the routes that read one', async () => {
+        const { vendor } = await goLive(base);
+        const res = await call(base, 'POST', '/live/sessions', {
+          token: vendor.token,
+          headers: { 'content-type': 'application/json' },
+          raw: '',
+        });
+        assertValidationError(res, ['body']);
       });
 
       test('the ?authorization= query form works for ending', async () => {
