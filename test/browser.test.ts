@@ -176,7 +176,12 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
 
     // 6. Screenshots for the README, with the stream, counts and chat on screen.
     mkdirSync(screenshots, { recursive: true });
-    for (const page of [vendor, viewer2]) await page.evaluate(() => window.scrollTo(0, 0));
+    for (const page of [vendor, viewer2]) {
+      await page.evaluate(() => {
+        (document.activeElement as HTMLElement | null)?.blur();
+        window.scrollTo(0, 0);
+      });
+    }
     await vendor.screenshot({ path: join(screenshots, 'studio.png') });
     await viewer2.screenshot({ path: join(screenshots, 'watch.png') });
 

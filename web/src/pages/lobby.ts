@@ -35,6 +35,11 @@ export function lobbyPage(ctx: AppContext): Page {
   }
 
   function card(session: LiveSession): HTMLLIElement {
+    const avatar = h(
+      'span',
+      { class: 'avatar avatar-lg', 'aria-hidden': 'true' },
+      initials(session.vendor.name),
+    );
     const thumb = h(
       'div',
       { class: 'session-thumb' },
@@ -45,9 +50,11 @@ export function lobbyPage(ctx: AppContext): Page {
         svg(icons.users, 14),
         h('span', { testid: 'session-viewers' }, formatCount(session.viewer_count)),
       ),
-      h('span', { class: 'avatar avatar-lg', 'aria-hidden': 'true' }, initials(session.vendor.name)),
+      avatar,
     );
-    thumb.style.setProperty('--hue', String(hueOf(session.vendor.name)));
+    const hue = String(hueOf(session.vendor.name));
+    thumb.style.setProperty('--hue', hue);
+    avatar.style.setProperty('--hue', hue);
     const duration = h(
       'span',
       { 'data-started': session.started_at },

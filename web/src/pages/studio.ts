@@ -29,6 +29,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   let live: LiveChannel | null = null;
   let signal: SignalChannel | null = null;
   let broadcaster: Broadcaster | null = null;
+  let chat: CommentsPanel | null = null;
   let viewsTotal = 0;
   let countRefresh: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
@@ -79,7 +80,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   });
   const goLive = h(
     'button',
-    { class: 'btn btn-primary btn-lg', type: 'submit', testid: 'go-live', disabled: true },
+    { class: 'btn btn-primary btn-lg btn-block', type: 'submit', testid: 'go-live', disabled: true },
     svg(icons.radio, 18),
     'Go live',
   );
@@ -87,9 +88,15 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const setup = h(
     'form',
     { class: 'card setup', onsubmit: (event) => void start(event) },
+    h('h2', {}, 'Ready to go live?'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Viewers find you in the lobby by this title. Comments and counts appear here once you are live.',
+    ),
     h('label', { class: 'field', for: 'session-title' }, h('span', {}, 'Title'), title),
     setupError,
-    h('div', { class: 'row end' }, goLive),
+    goLive,
   );
 
   const viewers = stat(icons.users, 'watching now', 'viewer-count');
@@ -108,17 +115,8 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const connection = h('p', { class: 'connection-note', role: 'status', hidden: true });
   const heading = h('h1', {}, 'Studio');
   const subtitle = h('p', { class: 'muted' }, 'Check your camera, name your stream and go live.');
-  const side = h(
-    'aside',
-    { class: 'watch-side' },
-    h(
-      'div',
-      { class: 'panel side-placeholder' },
-      h('h2', {}, 'Live chat'),
-      h('p', { class: 'muted' }, 'Comments from your viewers appear here once you are live.'),
-    ),
-  );
-  const main = h('div', { class: 'watch-main' }, stage, controls, connection, stats, setup);
+  const side = h('aside', { class: 'watch-side' }, setup);
+  const main = h('div', { class: 'watch-main' }, stage, controls, connection, stats);
 
   // --- camera ---------------------------------------------------------------------------------
   function renderToggles(): void {
@@ -199,11 +197,12 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     session = current;
     viewsTotal = current.views_total;
     showLive(current);
-    const chat = new CommentsPanel({ hostId: user.id, post: (message) => live!.postComment(message) });
-    side.replaceChildren(chat.element);
+    const panel = new CommentsPanel({ hostId: user.id, post: (message) => live!.postComment(message) });
+    chat = panel;
+    side.replaceChildren(panel.element);
 
     live = new LiveChannel(api, current.session_id, {
-      onComment: (comment) => chat.add(comment),
+      onComment: (comment) => panel.add(comment),
       onViewerCount: (count) => {
         viewers.value.textContent = formatCount(count);
         // A new viewer may be a new unique view: ask the server soon, not on every tick.
@@ -219,7 +218,13 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     const servers = await iceServers;
     if (disposed || !camera || !session?.is_live) return;
     const stream = camera;
-    signal = new SignalChannel(api, current.session_id, 'vendor', (message) => broadcaster?.handle(message));
+    signal = new SignalChannel(
+      api,
+      current.session_id,
+      'vendor',
+      (message) => broadcaster?.handle(message),
+      showSignalStatus,
+    );
     broadcaster = new Broadcaster(
       stream,
       servers,
@@ -256,16 +261,26 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     } else if (status.state === 'open') {
       connection.hidden = true;
     } else if (status.state === 'closed' && session?.is_live && status.code !== 1000) {
+      if (status.code === 4410) return showEnded(secondsSince(session.started_at));
       connection.textContent =
         status.code === 4401 ? 'Your sign-in has expired. Sign in again to keep streaming.' : 'Disconnected.';
       connection.hidden = false;
     }
   }
 
+  function showSignalStatus(status: SocketStatus): void {
+    if (status.state !== 'closed' || !session?.is_live) return;
+    // 4409: a newer studio (another tab or device) took over sending video for this session.
+    connection.textContent =
+      status.code === 4409
+        ? 'Your video is now being sent from another tab or device.'
+        : 'Video sending stopped. Reload the page to reconnect.';
+    connection.hidden = false;
+  }
+
   function showLive(current: LiveSession): void {
     heading.textContent = current.title;
     subtitle.replaceChildren(h('span', { class: 'live-dot' }), 'You are live');
-    setup.hidden = true;
     stats.hidden = false;
     liveBadge.hidden = false;
     endButton.hidden = false;
@@ -309,8 +324,10 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       h('a', { class: 'btn btn-primary', href: '#/studio' }, 'Start a new stream'),
     );
     stageMessage.dataset.testid = 'session-ended';
-    side.querySelector<HTMLInputElement>('[data-testid=comment-input]')?.setAttribute('disabled', '');
-    side.querySelector<HTMLButtonElement>('[data-testid=comment-send]')?.setAttribute('disabled', '');
+    // Only the totals still mean something once the stream is over.
+    viewers.element.hidden = true;
+    peers.element.hidden = true;
+    chat?.setEnabled(false, 'Chat is closed');
   }
 
   function stopStreaming(): void {

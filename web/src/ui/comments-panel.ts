@@ -82,6 +82,7 @@ export class CommentsPanel {
     this.input.disabled = !enabled;
     this.sendButton.disabled = !enabled;
     if (placeholder) this.input.placeholder = placeholder;
+    this.empty.textContent = enabled ? 'No comments yet. Say hello!' : 'No comments were posted.';
   }
 
   private render(comment: Comment): HTMLLIElement {

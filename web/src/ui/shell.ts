@@ -49,7 +49,7 @@ export function renderHeader(ctx: AppContext, route: string): HTMLElement {
       'a',
       { class: 'brand', href: user ? '#/lobby' : '#/login' },
       h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, svg(icons.radio, 18)),
-      'Streammeon',
+      h('span', { class: 'brand-name' }, 'Streammeon'),
     ),
     nav,
     h(
