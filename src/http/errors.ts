@@ -34,6 +34,13 @@ export const notFound = (detail: string) => new HttpError(404, detail);
 export const conflict = (detail: string) => new HttpError(409, detail);
 export const unavailable = (detail: string) => new HttpError(503, detail);
 
+/**
+ * True for a foreign-key violation. A user id comes from a token, and a token can outlive its user:
+ * writing a row that references the vanished user is then the caller's problem (401), not ours.
+ */
+export const isForeignKeyViolation = (error: unknown): boolean =>
+  (error as { code?: string } | null)?.code === '23503';
+
 /** One entry of a FastAPI 422 body. */
 interface ValidationIssue {
   loc: (string | number)[];

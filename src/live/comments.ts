@@ -1,7 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import { conflict, notFound, UnprocessableError } from '../http/errors.js';
+import {
+  conflict,
+  isForeignKeyViolation,
+  notFound,
+  unauthorized,
+  UnprocessableError,
+} from '../http/errors.js';
 import type { LiveEvents } from './events.js';
 import { isSessionId } from './sessions.js';
 
@@ -58,7 +64,11 @@ export class Comments {
           .where('is_live', '=', true),
       )
       .returning(['id', 'created_at'])
-      .executeTakeFirst();
+      .executeTakeFirst()
+      .catch((error: unknown) => {
+        // The session was just found by the same statement, so the missing row is the author.
+        throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
+      });
     if (!row) {
       const exists = await this.db
         .selectFrom('live_sessions')

@@ -1,7 +1,13 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import { badRequest, notFound, UnprocessableError } from '../http/errors.js';
+import {
+  badRequest,
+  isForeignKeyViolation,
+  notFound,
+  unauthorized,
+  UnprocessableError,
+} from '../http/errors.js';
 import type { Presence } from '../realtime/presence.js';
 import type { LiveEvents } from './events.js';
 
@@ -60,7 +66,10 @@ export class Sessions {
       .insertInto('live_sessions')
       .values({ vendor_id: vendorId, title: trimmed, started_at: new Date(this.clock.now()) })
       .returning('id')
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .catch((error: unknown) => {
+        throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
+      });
     return this.get(id);
   }
 
