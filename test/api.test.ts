@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Clock } from '../src/clock.js';
+import { openStore, type Store } from '../src/db/store.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
+import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
 
@@ -777,6 +779,50 @@ function apiSuite(kind: StoreKind) {
         const res = await call(base, 'GET', `/live/sessions/${UNKNOWN_SESSION}/comments`);
         assert.equal(res.status, 404);
         assert.deepEqual(res.body, { detail: 'Session not found' });
+      });
+    });
+
+    describe('a token that outlived its user', () => {
+      let database: ThrowawayDatabase | undefined;
+      let store: Store;
+      let own: RunningApp;
+      before(async () => {
+        if (kind === 'postgres') database = await createThrowawayDatabase();
+        store = await openStore({ databaseUrl: database?.url, dataDir: 'memory://' });
+        own = await startApp({ store: kind, deps: { store } });
+      });
+      after(async () => {
+        await own?.close();
+        await store?.close();
+        await database?.drop();
+      });
+
+      const orphan = async (role: 'vendor' | 'user') => {
+        const account = await register(own.baseUrl, role);
+        await store.db.deleteFrom('users').where('id', '=', account.user.id).execute();
+        return account;
+      };
+
+      test('is refused on /me with 401', async () => {
+        const { token } = await orphan('user');
+        const res = await call(own.baseUrl, 'GET', '/me', { token });
+        assert.equal(res.status, 401);
+      });
+
+      test('cannot go live: 401, not a server error', async () => {
+        const { token } = await orphan('vendor');
+        const res = await call(own.baseUrl, 'POST', '/live/sessions', { token, body: { title: 'ghost' } });
+        assert.equal(res.status, 401, JSON.stringify(res.body));
+      });
+
+      test('cannot comment: 401, not a server error', async () => {
+        const { session } = await goLive(own.baseUrl);
+        const { token } = await orphan('user');
+        const res = await call(own.baseUrl, 'POST', `/live/sessions/${session.session_id}/comments`, {
+          token,
+          body: { message: 'boo' },
+        });
+        assert.equal(res.status, 401, JSON.stringify(res.body));
       });
     });
 
