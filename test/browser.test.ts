@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
+import { call, goLive, register as registerByApi } from './support/http.js';
 import { CHROMIUM, needsChromium } from './support/services.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -197,5 +198,49 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
       assert.equal(await video.evaluate((v: HTMLVideoElement) => v.currentTime), t0, 'video clock stopped');
       assert.equal(await viewer.getByTestId('comment-input').isDisabled(), true, 'chat closed');
     }
+  });
+
+  test('a viewer whose connection drops catches up on missed comments, each shown once', async () => {
+    const { session } = await goLive(server.baseUrl, 'Reconnect check');
+    const commenter = await registerByApi(server.baseUrl, 'user', 'Eve Early');
+    const say = async (message: string) => {
+      const reply = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/comments`, {
+        token: commenter.token,
+        body: { message },
+      });
+      assert.equal(reply.status, 200);
+    };
+
+    // Every /ws/live connection of this page goes through the test, which can cut it like a
+    // restarting server would (1012) and refuse new ones until it lets them through again.
+    const page = await openBrowser();
+    let refusing = false;
+    const connected: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/ws\/live\//, (socket) => {
+      if (refusing) return socket.close({ code: 1012, reason: 'server restarting' });
+      connected.push(socket, socket.connectToServer());
+    });
+    await register(page, 'user', 'Finn Viewer');
+    await page.waitForURL(/#\/lobby$/, WAIT);
+    await page.goto(`${server.baseUrl}/#/watch/${session.session_id}`);
+    await page.getByTestId('comment-input').waitFor(WAIT);
+
+    await say('before the drop');
+    await page.getByTestId('comment-list').getByText('before the drop').waitFor(WAIT);
+
+    refusing = true;
+    for (const socket of connected.splice(0)) await socket.close({ code: 1012, reason: 'server restarting' });
+    await page.getByTestId('connection-note').waitFor({ state: 'visible', ...WAIT });
+    await say('while you were away');
+    refusing = false;
+
+    await page.getByTestId('comment-list').getByText('while you were away').waitFor(WAIT);
+    await page.getByTestId('connection-note').waitFor({ state: 'hidden', ...WAIT });
+    assert.deepEqual(await commentTexts(page), ['before the drop', 'while you were away']);
+
+    // And the live socket works again: a new comment arrives without a reload.
+    await say('back live');
+    await page.getByTestId('comment-list').getByText('back live').waitFor(WAIT);
+    assert.deepEqual(await commentTexts(page), ['before the drop', 'while you were away', 'back live']);
   });
 });

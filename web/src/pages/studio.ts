@@ -112,7 +112,12 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     duration.element,
     peers.element,
   );
-  const connection = h('p', { class: 'connection-note', role: 'status', hidden: true });
+  const connection = h('p', {
+    class: 'connection-note',
+    role: 'status',
+    testid: 'connection-note',
+    hidden: true,
+  });
   const heading = h('h1', {}, 'Studio');
   const subtitle = h('p', { class: 'muted' }, 'Check your camera, name your stream and go live.');
   const side = h('aside', { class: 'watch-side' }, setup);

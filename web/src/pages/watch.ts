@@ -72,7 +72,12 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
   const views = stat(icons.eye, 'unique viewers', 'views-total');
   const duration = stat(icons.clock, 'live for', 'live-duration');
   const stats = h('div', { class: 'stats' }, viewers.element, views.element, duration.element);
-  const connection = h('p', { class: 'connection-note', role: 'status', hidden: true });
+  const connection = h('p', {
+    class: 'connection-note',
+    role: 'status',
+    testid: 'connection-note',
+    hidden: true,
+  });
   const side = h('aside', { class: 'watch-side' });
   const info = h(
     'div',
