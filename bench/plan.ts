@@ -25,6 +25,8 @@ export interface Plan {
   lifetimeMs: number;
   fanout: { sizes: FanoutSize[]; stepMs: number; drainMs: number; connectConcurrency: number };
   storm: { viewers: number; deadlineMs: number; idleSettleMs: number };
+  /** Viewers joined `concurrency` at a time per generator, then left idle `settleMs` twice. */
+  idle: { viewers: number; concurrency: number; settleMs: number };
   rest: { sessions: number; durationS: number; connections: number };
   redis: { viewers: number; rate: number; stepMs: number };
   /** A --cpu-prof run of our server (full mode only). */
@@ -52,6 +54,7 @@ export function makePlan(quick: boolean): Plan {
         connectConcurrency: 25,
       },
       storm: { viewers: 50, deadlineMs: 10_000, idleSettleMs: 500 },
+      idle: { viewers: 50, concurrency: 10, settleMs: 500 },
       rest: { sessions: 50, durationS: 1, connections: 4 },
       redis: { viewers: 50, rate: 5, stepMs: 1000 },
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
@@ -79,6 +82,7 @@ export function makePlan(quick: boolean): Plan {
       connectConcurrency: 100,
     },
     storm: { viewers: 10_000, deadlineMs: 45_000, idleSettleMs: 3000 },
+    idle: { viewers: 10_000, concurrency: 50, settleMs: 2500 },
     rest: { sessions: 50, durationS: 8, connections: 32 },
     redis: { viewers: 5000, rate: 20, stepMs: 4000 },
     profile: { viewers: 5000, rate: 40, stepMs: 5000 },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,storm,rest,redis,profile]`
+ * `npm run bench [-- --quick] [-- --only=fanout,idle,storm,rest,redis,profile]`
  *
  * Runs every workload against our server and the baselines, one target at a time (they share
  * the machine's cores with the generators), then writes results.json, the SVG charts and
@@ -15,12 +15,13 @@ import { renderMarkdown } from './report/markdown.js';
 import type { Results } from './report/results.js';
 import { makePlan, type Plan } from './plan.js';
 import { runFanout } from './workloads/fanout.js';
+import { runIdle } from './workloads/idle.js';
 import { runProfile } from './workloads/profile.js';
 import { runRedis } from './workloads/redis.js';
 import { runRest } from './workloads/rest.js';
 import { runStorm } from './workloads/storm.js';
 
-const WORKLOADS = ['fanout', 'storm', 'rest', 'redis', 'profile'] as const;
+const WORKLOADS = ['fanout', 'idle', 'storm', 'rest', 'redis', 'profile'] as const;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -53,6 +54,7 @@ async function main(): Promise<number> {
     generators: plan.generators,
     goalStep: plan.quick ? { viewers: 50, rate: 20 } : { viewers: 5000, rate: 20 },
     fanout: [],
+    idle: [],
     storm: [],
     rest: undefined,
     redis: undefined,
@@ -82,8 +84,18 @@ async function main(): Promise<number> {
       });
     }
   }
+  if (selected.includes('idle')) {
+    log('2. idle memory');
+    for (const target of plan.targets) {
+      await attempt(`idle ${target}`, async () => {
+        const result = await runIdle(plan, target, log);
+        results.idle.push(result);
+        results.errors.push(...result.errors);
+      });
+    }
+  }
   if (selected.includes('storm')) {
-    log('2+3. join storm and idle memory');
+    log('3. join storm');
     for (const target of plan.targets) {
       await attempt(`storm ${target}`, async () => {
         const result = await runStorm(plan, target, log);
@@ -140,7 +152,8 @@ function preflight(plan: Plan): string[] {
   // Children inherit this soft limit; the server needs one descriptor per viewer.
   const limits = readFileSync('/proc/self/limits', 'utf8');
   const soft = Number(/Max open files\s+(\d+)/.exec(limits)?.[1] ?? Infinity);
-  const needed = Math.max(plan.storm.viewers, ...plan.fanout.sizes.map((s) => s.viewers)) + 1000;
+  const needed =
+    Math.max(plan.storm.viewers, plan.idle.viewers, ...plan.fanout.sizes.map((s) => s.viewers)) + 1000;
   if (soft < needed) problems.push(`open-file limit ${soft} < ${needed}: run \`ulimit -n ${needed}\` first`);
   return problems;
 }

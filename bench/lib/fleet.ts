@@ -52,6 +52,7 @@ export class Fleet {
     return this.#children.length;
   }
 
+  /** Viewers this fleet has connected (as of the last connect: see `progress().open` for now). */
   get viewers(): number {
     return this.#viewers.reduce((a, b) => a + b, 0);
   }
@@ -86,6 +87,9 @@ export class Fleet {
    * keeps `concurrency` handshakes in flight. Connection i uses urls[i % urls.length].
    */
   async connect(urls: string[], protocol: ViewerProtocol, count: number, concurrency: number) {
+    // Viewers the server dropped no longer count: shares are computed from the ones still open.
+    const open = await this.#all<ProgressReply>({ cmd: 'progress', expectCount: -2 });
+    open.forEach((p, i) => (this.#viewers[i] = p.open));
     const target = this.viewers + count;
     const share = (i: number) =>
       Math.floor(target / this.size) + (i < target % this.size ? 1 : 0) - this.#viewers[i]!;

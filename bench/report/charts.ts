@@ -38,6 +38,7 @@ export function writeCharts(results: Results, dir: string): [string, string][] {
           })),
           {
             name: 'offered (ideal)',
+            dashed: true,
             points: [...new Set(results.fanout.flatMap((f) => stepsOf(f.target).map((s) => s.offeredPerSec)))]
               .sort((a, b) => a - b)
               .map((o) => [o, o] as [number, number]),
@@ -65,23 +66,26 @@ export function writeCharts(results: Results, dir: string): [string, string][] {
   }
 
   const goal = results.goalStep;
+  const atGoal = (t: string) =>
+    results.fanout
+      .find((f) => f.target === t)
+      ?.steps.find((s) => s.viewers === goal.viewers && s.rate === goal.rate);
   const cdfTitle = `Latency distribution, ${goal.viewers.toLocaleString('en')} viewers × ${goal.rate} comments/s`;
-  put(
-    'fanout-latency-cdf.svg',
-    cdfTitle,
-    lineChart({
-      title: cdfTitle,
-      xLabel: 'end-to-end latency, ms',
-      yLabel: 'fraction of messages delivered within',
-      logX: true,
-      series: present.map((t) => {
-        const step = results.fanout
-          .find((f) => f.target === t)
-          ?.steps.find((s) => s.viewers === goal.viewers && s.rate === goal.rate);
-        return { name: LABELS[t], points: step ? cdf(step.latency) : [] };
+  if (present.some(atGoal))
+    put(
+      'fanout-latency-cdf.svg',
+      cdfTitle,
+      lineChart({
+        title: cdfTitle,
+        xLabel: 'end-to-end latency, ms',
+        yLabel: 'fraction of messages delivered within',
+        logX: true,
+        series: present.map((t) => {
+          const step = atGoal(t);
+          return { name: LABELS[t], points: step ? cdf(step.latency) : [] };
+        }),
       }),
-    }),
-  );
+    );
 
   if (results.storm.length) {
     const n = results.storm[0]!.viewers.toLocaleString('en');
@@ -95,14 +99,18 @@ export function writeCharts(results: Results, dir: string): [string, string][] {
         series: results.storm.map((s) => ({ name: LABELS[s.target], points: s.curve })),
       }),
     );
+  }
+
+  if (results.idle.length) {
+    const n = results.idle[0]!.viewers.toLocaleString('en');
     put(
       'memory-per-viewer.svg',
       `Server RSS per idle viewer at ${n} viewers`,
       barChart({
         title: `Server RSS per idle viewer at ${n} viewers (KiB)`,
         yLabel: 'KiB per viewer',
-        groups: ['RSS per viewer'],
-        series: results.storm.map((s) => ({ name: LABELS[s.target], values: [s.bytesPerViewer / 1024] })),
+        groups: ['RSS per idle viewer'],
+        series: results.idle.map((s) => ({ name: LABELS[s.target], values: [s.bytesPerViewer / 1024] })),
       }),
     );
   }

@@ -1,5 +1,6 @@
 /** Everything one `npm run bench` measured: written to results.json, read by the report. */
 import type { FanoutResult } from '../workloads/fanout.js';
+import type { IdleResult } from '../workloads/idle.js';
 import type { ProfileResult } from '../workloads/profile.js';
 import type { RedisResult } from '../workloads/redis.js';
 import type { RestResult } from '../workloads/rest.js';
@@ -26,6 +27,7 @@ export interface Results {
   /** The step the p99 goal is judged at. */
   goalStep: { viewers: number; rate: number };
   fanout: FanoutResult[];
+  idle: IdleResult[];
   storm: StormResult[];
   rest: RestResult | undefined;
   redis: RedisResult | undefined;

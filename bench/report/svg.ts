@@ -7,6 +7,8 @@
 export interface Series {
   name: string;
   points: [number, number][];
+  /** Drawn dashed: reference lines such as "offered". */
+  dashed?: boolean;
 }
 
 export interface LineChart {
@@ -62,8 +64,8 @@ function axis(min: number, max: number, log: boolean, from: number, to: number):
   }
   const top = max > 0 ? max * 1.05 : 1;
   const step = niceStep(top / 5);
-  const ticks: number[] = [];
-  for (let t = 0; t <= top + step / 2; t += step) ticks.push(t);
+  const ticks = [0];
+  while (ticks.at(-1)! < top) ticks.push(ticks.length * step);
   const end = ticks.at(-1)!;
   return { map: (v) => from + (v / end) * (to - from), ticks };
 }
@@ -144,7 +146,8 @@ export function lineChart(chart: LineChart): string {
     if (!pts.length) return;
     const color = COLORS[i % COLORS.length];
     const d = pts.map(([px, py]) => `${x.map(px).toFixed(1)},${y.map(py).toFixed(1)}`).join(' ');
-    body.push(`<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2.5"/>`);
+    const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
+    body.push(`<polyline points="${d}" fill="none" stroke="${color}" stroke-width="2.5"${dash}/>`);
     if (pts.length < 30) {
       for (const [px, py] of pts) {
         body.push(
@@ -153,7 +156,12 @@ export function lineChart(chart: LineChart): string {
       }
     }
   });
-  body.push(...legend(chart.series.map((s) => s.name)));
+  body.push(
+    ...legend(
+      chart.series.map((s) => s.name),
+      chart.series.map((s) => Boolean(s.dashed)),
+    ),
+  );
   return frame(chart.title, body);
 }
 

@@ -22,7 +22,7 @@ export async function runFanout(plan: Plan, target: TargetName, log: (line: stri
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
   try {
     for (const size of plan.fanout.sizes) {
-      const add = size.viewers - fleet.viewers;
+      const add = size.viewers - (await fleet.progress()).open;
       const joined = await fleet.connect(
         running.viewerUrls[0]!,
         running.protocol,

@@ -51,7 +51,7 @@ export async function fanoutStep({
   drainMs,
 }: StepOptions): Promise<StepResult> {
   await Promise.all(fleets.map((f) => f.reset()));
-  const viewers = fleets.reduce((sum, f) => sum + f.viewers, 0);
+  const viewers = (await Promise.all(fleets.map((f) => f.progress()))).reduce((sum, p) => sum + p.open, 0);
   const finish = startWindow(
     running.services.map((s) => s.pid),
     fleets,

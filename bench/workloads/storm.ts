@@ -1,8 +1,7 @@
 /**
- * Workloads 2 and 3 on one fresh server per target. Join storm: every viewer connects at once
- * (each generator opens its whole slice concurrently): time until all are in, until our
- * viewer_count has converged on every viewer, connection errors, and messages the server sent.
- * Then idle memory: once the storm has settled, (RSS with N viewers − RSS with 0) / N.
+ * Workload 3, join storm, on a fresh server per target: every viewer connects at once (each
+ * generator opens its whole slice concurrently). Time until all are in, until our viewer_count
+ * has converged on every viewer, connection errors, messages the server sent, its CPU and RSS.
  */
 import { Fleet } from '../lib/fleet.js';
 import { epochMs } from '../lib/protocol.js';
