@@ -23,6 +23,30 @@ export interface Config {
   iceServers: unknown[];
   logLevel: string;
   realtime: RealtimeConfig;
+  rateLimits: RateLimitConfig;
+}
+
+/** At most `max` events per fixed window of `windowMs`. */
+export interface RateRule {
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * Rate limits (see docs/hardening.md). Counters live in Redis when REDIS_URL is set, so every
+ * instance draws from the same budget; otherwise in memory.
+ */
+export interface RateLimitConfig {
+  /** False only with RATE_LIMITS=off (load tests that play one abusive client on purpose). */
+  enabled: boolean;
+  /** Login and registration attempts from one client IP (one budget for both routes). */
+  authPerIp: RateRule;
+  /** Login and registration attempts naming one email, from anywhere. */
+  authPerEmail: RateRule;
+  /** Comments of one user, over REST and WebSocket together. */
+  commentsPerUser: RateRule;
+  /** WebSocket connections (both endpoints) opened from one client IP. */
+  wsConnectsPerIp: RateRule;
 }
 
 export interface RealtimeConfig {
@@ -126,6 +150,20 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const rule = (name: string, fallback: string): RateRule => {
+    const raw = env[name]?.trim() || fallback;
+    const parsed = parseRateRule(raw);
+    if (parsed) return parsed;
+    problems.push(
+      `${name} must look like MAX/WINDOW, e.g. 20/1m or 5/500ms (MAX 1-10000000, WINDOW 100ms-24h; got "${raw}")`,
+    );
+    return parseRateRule(fallback) as RateRule;
+  };
+  const rateLimitsRaw = (env.RATE_LIMITS ?? 'on').trim().toLowerCase();
+  if (!['on', 'off', ''].includes(rateLimitsRaw)) {
+    problems.push(`RATE_LIMITS must be on or off (got "${env.RATE_LIMITS}")`);
+  }
+
   const config: Config = {
     env: nodeEnv,
     host: env.HOST || '0.0.0.0',
@@ -147,9 +185,30 @@ export function loadConfig(env: Env = process.env): Config {
       presenceHeartbeatMs: int('PRESENCE_HEARTBEAT_MS', 5_000, 100, 600_000),
       presenceTtlMs: int('PRESENCE_TTL_MS', 20_000, 300, 3_600_000),
     },
+    // Defaults are ceilings against scripted abuse that real users (and the test suites, which
+    // run everything from 127.0.0.1) never reach; docs/hardening.md suggests tighter values.
+    rateLimits: {
+      enabled: rateLimitsRaw !== 'off',
+      authPerIp: rule('RATE_LIMIT_AUTH_IP', '300/1m'),
+      authPerEmail: rule('RATE_LIMIT_AUTH_EMAIL', '20/5m'),
+      commentsPerUser: rule('RATE_LIMIT_COMMENTS', '120/1m'),
+      wsConnectsPerIp: rule('RATE_LIMIT_WS_CONNECT_IP', '3000/1m'),
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** `MAX/WINDOW`, e.g. `20/1m`, `5/500ms`, `100/10s`; undefined when it is not one. */
+export function parseRateRule(raw: string): RateRule | undefined {
+  const match = /^(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)$/.exec(raw.trim());
+  if (!match) return undefined;
+  const max = Number(match[1]);
+  const windowMs = Number(match[2]) * (WINDOW_UNITS[match[3] as string] as number);
+  if (max < 1 || max > 10_000_000 || windowMs < 100 || windowMs > 86_400_000) return undefined;
+  return { max, windowMs };
 }
 
 /** Accepts `postgresql://`, `postgres://` and the original's SQLAlchemy `postgresql+psycopg2://`. */

@@ -34,6 +34,15 @@ export const notFound = (detail: string) => new HttpError(404, detail);
 export const conflict = (detail: string) => new HttpError(409, detail);
 export const unavailable = (detail: string) => new HttpError(503, detail);
 
+/** A 429 saying, in `detail` and `Retry-After`, when the caller may try again. */
+export function tooManyRequests(what: string, retryAfterMs: number): HttpError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new HttpError(429, `${what}; try again in ${seconds} s`, { 'retry-after': String(seconds) });
+}
+
+/** What a client hears while the database is unreachable (REST 503 and WebSocket alike). */
+export const DATABASE_DOWN_DETAIL = 'Database unavailable, try again shortly';
+
 /**
  * True for a foreign-key violation. A user id comes from a token, and a token can outlive its user:
  * writing a row that references the vanished user is then the caller's problem (401), not ours.
@@ -56,7 +65,7 @@ const LOCATION: Record<string, string> = {
 };
 
 /** The errors that mean "the database is unreachable", from pg and from the pool. */
-function isDatabaseDown(error: unknown): boolean {
+export function isDatabaseDown(error: unknown): boolean {
   const e = error as { code?: string; message?: string } | null;
   if (!e) return false;
   if (
@@ -129,10 +138,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (isDatabaseDown(error)) {
       request.log.warn({ err: error }, 'database unreachable');
-      return reply
-        .code(503)
-        .header('retry-after', '5')
-        .send({ detail: 'Database unavailable, try again shortly' });
+      return reply.code(503).header('retry-after', '5').send({ detail: DATABASE_DOWN_DETAIL });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {

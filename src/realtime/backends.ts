@@ -6,12 +6,17 @@ import { RedisBus } from './bus-redis.js';
 import { MemoryPresence } from './presence-memory.js';
 import { RedisPresence } from './presence-redis.js';
 import type { Presence } from './presence.js';
-import { connectRedis } from './redis.js';
+import { connectRedis, type RedisConnections } from './redis.js';
 
 /** The bus and presence backends an instance runs on, chosen by REDIS_URL. */
 export interface RealtimeBackends {
   bus: Bus;
   presence: Presence;
+  /**
+   * The Redis connections behind them, when REDIS_URL is set: the rate limiter counts on
+   * `commands` too rather than opening a third connection. Closed by `close`.
+   */
+  redis?: RedisConnections;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,7 @@ export function createBackends(config: Config, log: FastifyBaseLogger, prefix = 
   return {
     bus,
     presence,
+    redis,
     async close() {
       await presence.close();
       await bus.close();

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Authenticator, Caller } from '../http/authenticate.js';
-import { HttpError } from '../http/errors.js';
+import { DATABASE_DOWN_DETAIL, HttpError, isDatabaseDown } from '../http/errors.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
@@ -124,8 +124,19 @@ async function handleMessage(
       try {
         await deps.comments.post(sessionId, { id: caller.userId, name: caller.name }, message.message);
       } catch (error) {
+        if (isDatabaseDown(error)) {
+          // As REST's 503: the comment was not stored; the client may send it again shortly.
+          return peer.sendJson({ type: 'error', code: 'unavailable', detail: DATABASE_DOWN_DETAIL });
+        }
         if (!(error instanceof HttpError)) throw error;
-        peer.sendJson({ type: 'error', code: errorCodeOf(error), detail: error.detail });
+        const retryAfter = error.headers['retry-after'];
+        peer.sendJson({
+          type: 'error',
+          code: errorCodeOf(error),
+          detail: error.detail,
+          // Over the comment budget: seconds until the client may post again, as REST's Retry-After.
+          ...(retryAfter ? { retry_after: Number(retryAfter) } : {}),
+        });
       }
       return;
     }
