@@ -52,7 +52,7 @@ async function main(): Promise<number> {
     loadBefore: loadAverage(),
     loadAfter: '',
     generators: plan.generators,
-    goalStep: plan.quick ? { viewers: 50, rate: 20 } : { viewers: 5000, rate: 20 },
+    goalStep: plan.fanout.goal,
     fanout: [],
     idle: [],
     storm: [],
@@ -63,8 +63,15 @@ async function main(): Promise<number> {
   };
   log(`bench (${plan.quick ? 'quick' : 'full'}): ${selected.join(', ')}; load ${results.loadBefore}`);
 
+  const runStarted = performance.now();
   const attempt = async (name: string, work: () => Promise<void>) => {
     const started = performance.now();
+    if (started - runStarted > plan.budgetMs) {
+      results.errors.push(
+        `${name}: skipped, the run's time budget (${plan.budgetMs / 60_000} min) was spent`,
+      );
+      return log(`  ${name}: skipped (time budget)`);
+    }
     try {
       await work();
     } catch (error) {

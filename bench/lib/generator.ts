@@ -1,10 +1,13 @@
 /**
  * A load-generator process (child_process.fork): owns a slice of the viewer connections, reads
  * every message they receive, and keeps only counters and a latency histogram, so its own cost
- * per message stays a few microseconds. Comments are recognised by their time marker without
- * parsing the JSON; only the rare viewer_count events are parsed.
+ * per message stays a few microseconds. ws does the handshake; after it, frames are read straight
+ * off the TCP socket (frames.ts). Comments are recognised by their time marker without parsing
+ * the JSON; only the rare viewer_count events are parsed.
  */
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { FrameReader } from './frames.js';
 import { Histogram } from './histogram.js';
 import {
   TIME_MARKER,
@@ -25,6 +28,8 @@ interface Viewer {
   comments: number;
   lastCount: number;
   isIn: boolean;
+  /** The close code the server sent, if it sent one. */
+  closeCode?: number;
 }
 
 class Generator {
@@ -83,12 +88,8 @@ class Generator {
       done();
     };
     socket.on('open', () => {
+      this.#readFrames(viewer, protocol, getIn);
       if (protocol === 'ws') getIn();
-    });
-    socket.on('message', (data: Buffer) => {
-      if (protocol === 'eio' && this.#engineIo(socket, data, getIn)) return;
-      this.#onMessage(viewer, data);
-      if (protocol === 'live') getIn();
     });
     socket.on('error', (error) => {
       if (!reported) {
@@ -96,7 +97,8 @@ class Generator {
         done(error.message);
       }
     });
-    socket.on('close', (code) => {
+    socket.on('close', (wsCode) => {
+      const code = viewer.closeCode ?? wsCode;
       if (!reported) {
         reported = true;
         done(`closed ${code} before joining`);
@@ -105,6 +107,34 @@ class Generator {
         this.#closeCodes.set(code, (this.#closeCodes.get(code) ?? 0) + 1);
       }
     });
+  }
+
+  /**
+   * Takes the TCP socket's data away from ws's Receiver (ws re-emits nothing it has not been
+   * given: whatever arrived with the handshake is still queued on the socket and comes here).
+   */
+  #readFrames(viewer: Viewer, protocol: ViewerProtocol, getIn: () => void) {
+    const { socket } = viewer;
+    const reader = new FrameReader({
+      text: (payload) => {
+        if (protocol === 'eio' && this.#engineIo(socket, payload, getIn)) return;
+        this.#onMessage(viewer, payload);
+        if (protocol === 'live') getIn();
+      },
+      ping: (payload) => socket.pong(payload),
+      close: (code) => {
+        viewer.closeCode = code;
+        socket.terminate();
+      },
+      unsupported: (reason) => {
+        viewer.closeCode = 4999;
+        socket.emit('error', new Error(reason));
+        socket.terminate();
+      },
+    });
+    const tcp = (socket as unknown as { _socket: Socket })._socket;
+    tcp.removeAllListeners('data');
+    tcp.on('data', (chunk: Buffer) => reader.push(chunk));
   }
 
   /** Engine.IO control packets; returns true when the packet was not an event. */

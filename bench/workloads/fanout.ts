@@ -36,7 +36,10 @@ export async function runFanout(plan: Plan, target: TargetName, log: (line: stri
         break;
       }
       await quiesce([fleet], 3000);
-      for (const rate of size.rates) {
+      const goal = plan.fanout.goal.viewers === size.viewers ? plan.fanout.goal.rate : undefined;
+      const rates = [...size.rates];
+      for (let i = 0; i < rates.length; i += 1) {
+        const rate = rates[i]!;
         const step = await fanoutStep({
           running,
           fleets: [fleet],
@@ -55,7 +58,10 @@ export async function runFanout(plan: Plan, target: TargetName, log: (line: stri
         const saturated = step.deliveredPerSec < 0.9 * step.offeredPerSec || step.p99 > 1000 || !step.drained;
         if (saturated) {
           await quiesce([fleet], 20_000);
-          break;
+          // Past saturation only the goal step is still worth running (its answer is then "no").
+          const goalRun = goal === undefined || rates.slice(0, i + 1).includes(goal);
+          if (goalRun) break;
+          rates.splice(i + 1, rates.length, goal);
         }
       }
     }
