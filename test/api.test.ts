@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import type { Clock } from '../src/clock.js';
 import { openStore, type Store } from '../src/db/store.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
@@ -849,6 +850,73 @@ function apiSuite(kind: StoreKind) {
         clock.advance(3_600_000);
         const later = await call(timed.baseUrl, 'GET', `/live/sessions/${session.session_id}`);
         assert.equal(later.body.live_duration_seconds, 90);
+      });
+    });
+
+    describe('JSON bodies are checked, not coerced', () => {
+      test('a comment message that is a number is refused with 422, not stored as text', async () => {
+        const { vendor, session } = await goLive(base);
+        const res = await call(base, 'POST', `/live/sessions/${session.session_id}/comments`, {
+          token: vendor.token,
+          body: { message: 5 },
+        });
+        assert.equal(assertValidationError(res, ['body', 'message'])[0]?.type, 'string_type');
+        const stored = await call(base, 'GET', `/live/sessions/${session.session_id}/comments`);
+        assert.deepEqual(stored.body.items, []);
+      });
+
+      test('a session title that is a list is refused with 422', async () => {
+        const vendor = await register(base, 'vendor');
+        const res = await call(base, 'POST', '/live/sessions', {
+          token: vendor.token,
+          body: { title: ['a'] },
+        });
+        assertValidationError(res, ['body', 'title']);
+      });
+    });
+
+    describe('paging sessions that started within one millisecond', () => {
+      let store: Store;
+      let paged: RunningApp;
+      before(async () => {
+        const database = kind === 'postgres' ? await createThrowawayDatabase() : undefined;
+        store = await openStore({ databaseUrl: database?.url, dataDir: 'memory://' });
+        const app = await startApp({ store: kind, databaseUrl: database?.url, deps: { store } });
+        paged = {
+          ...app,
+          close: async () => {
+            await app.close();
+            await store.close();
+            await database?.drop();
+          },
+        };
+      });
+      after(async () => {
+        await paged?.close();
+      });
+
+      test('sessions whose start differs only in microseconds are each listed once', async () => {
+        const { vendor } = await goLive(paged.baseUrl);
+        // Rows adopted from the original carry microseconds; a JS Date keeps only milliseconds.
+        for (const micros of ['000100', '000200', '000300']) {
+          await sql`insert into live_sessions (vendor_id, title, started_at)
+                    values (${vendor.user.id}, ${'adopted ' + micros}, ${'2030-01-01 00:00:00.' + micros + '+00'})`.execute(
+            store.db,
+          );
+        }
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string = cursor ? `limit=1&cursor=${encodeURIComponent(cursor)}` : 'limit=1';
+          const res = await call(paged.baseUrl, 'GET', `/live/sessions/active?${query}`);
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          seen.push(...res.body.items.map((s: any) => s.title));
+          cursor = res.body.next_cursor;
+        } while (cursor);
+        assert.deepEqual(
+          seen.filter((t) => t.startsWith('adopted')),
+          ['adopted 000300', 'adopted 000200', 'adopted 000100'],
+        );
       });
     });
   });

@@ -95,11 +95,16 @@ export class Sessions {
     let query = this.#select().where('s.is_live', '=', true);
     if (cursor) {
       const after = decodeCursor(cursor);
-      query = query.where((eb) =>
-        eb.or([
-          eb('s.started_at', '<', after.startedAt),
-          eb.and([eb('s.started_at', '=', after.startedAt), eb('s.id', '<', after.id)]),
-        ]),
+      // The cursor names the last session of the previous page; the database compares its
+      // start time at full precision (adopted rows carry microseconds a JS Date would lose).
+      const known = await this.db
+        .selectFrom('live_sessions')
+        .select('id')
+        .where('id', '=', after)
+        .executeTakeFirst();
+      if (!known) throw badRequest('cursor is not one this server issued; start again without it');
+      query = query.where(
+        sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${after})`,
       );
     }
     const rows = await query
@@ -112,7 +117,7 @@ export class Sessions {
     const last = page.at(-1);
     return {
       items: page.map((r) => this.#toSession(r, counts.get(r.id) ?? 0)),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.started_at, last.id) : null,
+      next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
     };
   }
 
@@ -172,15 +177,13 @@ export class Sessions {
   }
 }
 
-function encodeCursor(startedAt: Date, id: string): string {
-  return Buffer.from(`${startedAt.toISOString()}|${id}`).toString('base64url');
+/** Cursors are opaque to clients: the id of the last session of a page, base64url-encoded. */
+function encodeCursor(id: string): string {
+  return Buffer.from(id).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { startedAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const startedAt = new Date(iso ?? '');
-  if (!id || !isSessionId(id) || Number.isNaN(startedAt.getTime())) {
-    throw badRequest('cursor is not one this server issued; start again without it');
-  }
-  return { startedAt, id };
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!isSessionId(id)) throw badRequest('cursor is not one this server issued; start again without it');
+  return id;
 }
