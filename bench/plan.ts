@@ -98,6 +98,6 @@ export function makePlan(quick: boolean): Plan {
     idle: { viewers: 10_000, concurrency: 50, settleMs: 2500 },
     rest: { sessions: 50, durationS: 8, connections: 32 },
     redis: { viewers: 5000, rate: 20, stepMs: 4000 },
-    profile: { viewers: 5000, rate: 40, stepMs: 5000 },
+    profile: { viewers: 5000, rate: 20, stepMs: 5000 },
   };
 }
