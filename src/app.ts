@@ -14,12 +14,17 @@ import { installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createValidatorCompiler } from './http/validation.js';
+import { registerRateLimits } from './http/rate-limit.js';
+import { drainWebSockets } from './http/shutdown.js';
+import { websocketErrorHandler } from './http/ws-errors.js';
 import { webRoutes } from './http/web.js';
 import { Comments } from './live/comments.js';
 import type { LiveEvents } from './live/events.js';
 import { liveRoutes } from './live/routes.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
+import { RateLimitedComments } from './limits/comment-budget.js';
+import { createLimiter } from './limits/limiters.js';
 import { createBackends, type RealtimeBackends } from './realtime/backends.js';
 import { LiveHub } from './realtime/live-hub.js';
 import { Heartbeat } from './realtime/peer.js';
@@ -60,7 +65,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorateRequest('caller', null);
   const backends = deps.backends ?? createBackends(config, app.log, config.redisPrefix);
   const { bus, presence } = backends;
+  const limiter = createLimiter(backends.redis);
   app.addHook('onClose', async () => {
+    await limiter.close();
     if (!deps.backends) await backends.close();
     if (!deps.store) await store.close();
   });
@@ -70,6 +77,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
   });
+  // Before the routes: it attaches its checks to them as they are added.
+  await registerRateLimits(app, { limiter, limits: config.rateLimits });
   const views = new Views(store.db);
   const heartbeat = new Heartbeat(config.realtime.heartbeatIntervalMs);
   const liveHub = new LiveHub(
@@ -93,12 +102,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(websocket, {
     options: { maxPayload: SIGNAL_MAX_FRAME },
+    errorHandler: websocketErrorHandler,
     // On shutdown, peers hear 1012 ("service restart") and reconnect to another instance.
     preClose: (done) => {
       heartbeat.stop();
       liveHub.close();
       signalHub.close();
-      done();
+      void drainWebSockets(app.websocketServer, 2_000).then(() => done());
     },
   });
   await registerOpenApi(app);
@@ -107,7 +117,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const auth = new Authenticator(tokens, store.userIdType);
   const users = new Users(store.db, new Passwords());
   const sessions = new Sessions(store.db, presence, events, clock);
-  const comments = new Comments(store.db, events, clock);
+  const comments = config.rateLimits.enabled
+    ? new RateLimitedComments(store.db, events, clock, limiter, config.rateLimits.commentsPerUser)
+    : new Comments(store.db, events, clock);
 
   await app.register(healthRoutes, { store, busStatus: () => bus.status() });
   await app.register(authRoutes, { users, tokens, auth });
