@@ -6,6 +6,7 @@
  * RESULTS.md. The full run writes bench/RESULTS.md and bench/charts/; quick mode writes only under
  * bench/out/ (git-ignored). Exits non-zero when any workload errored, never on a timing.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
       node: process.version,
       kernel: release(),
     },
+    commit: measuredCommit(),
     loadBefore: loadAverage(),
     loadAfter: '',
     generators: plan.generators,
@@ -147,6 +149,21 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * Which code was measured. BENCH_COMMIT names it when the bench runs from an exported copy of a
+ * commit (so that colleagues' uncommitted edits in a shared tree are not what gets measured).
+ */
+function measuredCommit(): string {
+  if (process.env.BENCH_COMMIT) return process.env.BENCH_COMMIT;
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Problems that would make the run meaningless, found before it starts. */

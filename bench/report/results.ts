@@ -20,6 +20,8 @@ export interface Results {
   startedAt: string;
   finishedAt: string;
   machine: Machine;
+  /** The commit of the server measured, and whether src/ had uncommitted changes. */
+  commit: string;
   /** /proc/loadavg before and after: other work on the machine shows here. */
   loadBefore: string;
   loadAfter: string;
