@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
@@ -36,6 +36,8 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
   let server: RunningApp;
   const contexts: BrowserContext[] = [];
   const profiles: string[] = [];
+  /** Uncaught errors and CSP violations in any page: the app must have none. */
+  const pageErrors: string[] = [];
 
   before(async () => {
     // `npm test` builds the pages first; a single file run by hand may not have.
@@ -43,6 +45,10 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
       execFileSync('npm', ['run', 'build:web'], { cwd: repo, stdio: 'inherit' });
     }
     server = await startApp();
+  });
+
+  afterEach(() => {
+    assert.deepEqual(pageErrors.splice(0), [], 'no script errors or blocked content in the pages');
   });
 
   after(async () => {
@@ -64,7 +70,12 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     });
     contexts.push(context);
     const page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) {
+        pageErrors.push(message.text());
+      }
+    });
     return page;
   }
 
@@ -242,5 +253,43 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     await say('back live');
     await page.getByTestId('comment-list').getByText('back live').waitFor(WAIT);
     assert.deepEqual(await commentTexts(page), ['before the drop', 'while you were away', 'back live']);
+  });
+});
+
+describe('the web app as served by the API server', () => {
+  let server: RunningApp;
+  const iceServers = [{ urls: 'stun:stun.example.org:3478' }];
+
+  before(async () => {
+    if (!existsSync(join(repo, 'dist/web/index.html'))) {
+      execFileSync('npm', ['run', 'build:web'], { cwd: repo, stdio: 'inherit' });
+    }
+    server = await startApp({ env: { ICE_SERVERS: JSON.stringify(iceServers) } });
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('/app-config.json hands the pages the ICE servers from ICE_SERVERS', async () => {
+    const reply = await call(server.baseUrl, 'GET', '/app-config.json');
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.body, { ice_servers: iceServers });
+  });
+
+  test('the page is revalidated and locked to its own scripts; hashed assets are cached for good', async () => {
+    const page = await fetch(`${server.baseUrl}/`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('cache-control'), 'no-cache');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /object-src 'none'/);
+    const html = await page.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'the page loads a built script');
+    const asset = await fetch(server.baseUrl + script);
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get('cache-control') ?? '', /immutable/);
+    await asset.arrayBuffer(); // an unread body keeps the connection busy and stalls server.close()
   });
 });
