@@ -40,6 +40,7 @@ export function lobbyPage(ctx: AppContext): Page {
       { class: 'avatar avatar-lg', 'aria-hidden': 'true' },
       initials(session.vendor.name),
     );
+    const mine = String(session.vendor.id) === String(ctx.auth?.user.id);
     const thumb = h(
       'div',
       { class: 'session-thumb' },
@@ -67,7 +68,8 @@ export function lobbyPage(ctx: AppContext): Page {
         'a',
         {
           class: 'session-card',
-          href: `#/watch/${encodeURIComponent(session.session_id)}`,
+          // The vendor's own stream opens in the studio, where it is controlled.
+          href: `#/${mine ? 'studio' : 'watch'}/${encodeURIComponent(session.session_id)}`,
           testid: 'session-card',
           'data-session-id': session.session_id,
         },
@@ -76,7 +78,12 @@ export function lobbyPage(ctx: AppContext): Page {
           'div',
           { class: 'session-info' },
           h('h3', { class: 'session-title' }, session.title),
-          h('p', { class: 'muted' }, session.vendor.name),
+          h(
+            'p',
+            { class: 'muted' },
+            session.vendor.name,
+            mine ? h('span', { class: 'badge badge-host' }, 'You') : null,
+          ),
           h(
             'p',
             { class: 'session-meta' },

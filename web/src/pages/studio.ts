@@ -285,6 +285,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
 
   function showLive(current: LiveSession): void {
     heading.textContent = current.title;
+    document.title = `Live: ${current.title} · Streammeon`;
     subtitle.replaceChildren(h('span', { class: 'live-dot' }), 'You are live');
     stats.hidden = false;
     liveBadge.hidden = false;

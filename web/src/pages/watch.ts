@@ -142,6 +142,10 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     try {
       const [found, config] = await Promise.all([api.session(sessionId), api.appConfig()]);
       if (disposed) return;
+      if (found.is_live && String(found.vendor.id) === String(ctx.auth?.user.id)) {
+        ctx.navigate(`#/studio/${encodeURIComponent(sessionId)}`);
+        return;
+      }
       session = found;
       showSession(found);
       chat = new CommentsPanel({ hostId: found.vendor.id, post: (message) => live!.postComment(message) });
@@ -183,6 +187,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
 
   function showSession(found: LiveSession): void {
     heading.textContent = found.title;
+    document.title = `${found.title} · Streammeon`;
     vendorName.textContent = found.vendor.name;
     vendorAvatar.textContent = initials(found.vendor.name);
     vendorAvatar.style.setProperty('--hue', String(hueOf(found.vendor.name)));
