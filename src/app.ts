@@ -15,6 +15,7 @@ import { healthRoutes } from './http/health.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { registerRateLimits } from './http/rate-limit.js';
+import { registerSecurityHeaders } from './http/security.js';
 import { drainWebSockets } from './http/shutdown.js';
 import { websocketErrorHandler } from './http/ws-errors.js';
 import { webRoutes } from './http/web.js';
@@ -77,7 +78,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
   });
-  // Before the routes: it attaches its checks to them as they are added.
+  // Before the routes: both attach to them as they are added.
+  await registerSecurityHeaders(app, { cspConnectSrc: config.cspConnectSrc });
   await registerRateLimits(app, { limiter, limits: config.rateLimits });
   const views = new Views(store.db);
   const heartbeat = new Heartbeat(config.realtime.heartbeatIntervalMs);

@@ -18,6 +18,11 @@ export interface Config {
   accessTtlMin: number;
   /** `'*'` or an explicit list of allowed origins. */
   corsOrigins: '*' | string[];
+  /**
+   * Extra sources the web app's pages may connect to (Content-Security-Policy `connect-src`),
+   * beyond their own origin and any https:/wss: address: e.g. an http:// API address in a LAN.
+   */
+  cspConnectSrc: string[];
   agora: { appId: string; appCertificate: string } | undefined;
   /** RTCPeerConnection `iceServers`, served to the web app. */
   iceServers: unknown[];
@@ -131,6 +136,18 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('CORS_ORIGINS is required when NODE_ENV=production (comma-separated origins, or *)');
   }
 
+  const cspConnectSrc = (env.CSP_CONNECT_SRC ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const source of cspConnectSrc) {
+    if (!/^(https?|wss?):\/\/[^\s/;,']+$/.test(source)) {
+      problems.push(
+        `CSP_CONNECT_SRC entries must look like http://host:port or ws://host:port (got "${source}")`,
+      );
+    }
+  }
+
   const appId = env.AGORA_APP_ID?.trim();
   const appCertificate = env.AGORA_APP_CERTIFICATE?.trim();
   if (Boolean(appId) !== Boolean(appCertificate)) {
@@ -175,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     accessTtlMin: int('ACCESS_TTL_MIN', 120, 1, 60 * 24 * 365),
     corsOrigins,
+    cspConnectSrc,
     agora: appId && appCertificate ? { appId, appCertificate } : undefined,
     iceServers,
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
