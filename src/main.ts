@@ -2,6 +2,9 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
+/** Within the usual 10 s grace of orchestrators (Kubernetes, systemd, Heroku) before SIGKILL. */
+const SHUTDOWN_DEADLINE_MS = 9_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -16,17 +19,29 @@ async function main(): Promise<void> {
 
   const app = await buildApp(config);
   let closing = false;
+  /**
+   * Graceful shutdown: Fastify stops routing (new requests get 503 with `Connection: close`),
+   * every WebSocket is closed with 1012 so clients reconnect to another instance, requests in
+   * flight finish, the listener closes, then Redis and the database pool. A second signal, or
+   * the deadline, ends the process at once: the orchestrator's SIGKILL would come next anyway.
+   */
   const shutdown = (signal: string) => {
-    if (closing) return;
+    if (closing) {
+      app.log.warn({ signal }, 'second signal during shutdown; exiting now');
+      process.exit(1);
+    }
     closing = true;
     app.log.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
-      app.log.error('shutdown took longer than 10 s; exiting anyway');
+      app.log.error(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting anyway`);
       process.exit(1);
-    }, 10_000);
+    }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
     app.close().then(
-      () => process.exit(0),
+      () => {
+        app.log.info('shut down cleanly');
+        process.exit(0);
+      },
       (error: unknown) => {
         app.log.error({ err: error }, 'error during shutdown');
         process.exit(1);
