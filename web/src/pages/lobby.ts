@@ -10,8 +10,21 @@ const REFRESH_MS = 5000;
 /** Live sessions right now, refreshed every few seconds; durations tick locally in between. */
 export function lobbyPage(ctx: AppContext): Page {
   const list = h('ul', { class: 'session-grid', testid: 'session-list' });
-  const status = h('p', { class: 'muted lobby-status' }, 'Loading live sessions…');
   const isVendor = ctx.auth?.user.role === 'vendor';
+  const status = h('p', { class: 'muted lobby-status' }, 'Loading live sessions…');
+  const empty = h(
+    'div',
+    { class: 'empty-state', hidden: true },
+    h('span', { class: 'brand-mark brand-mark-lg', 'aria-hidden': 'true' }, svg(icons.radio, 28)),
+    h('h2', {}, 'Nobody is live right now'),
+    h(
+      'p',
+      { class: 'muted' },
+      isVendor
+        ? 'Be the first: your viewers will find you here.'
+        : 'This page updates by itself. Check back soon!',
+    ),
+  );
   let sessions: LiveSession[] = [];
   let disposed = false;
 
@@ -21,8 +34,9 @@ export function lobbyPage(ctx: AppContext): Page {
       if (disposed) return;
       sessions = reply.items;
       render();
-      status.textContent = sessions.length ? '' : 'Nobody is live right now.';
+      status.textContent = '';
       status.classList.remove('form-error');
+      empty.hidden = sessions.length > 0;
     } catch (failure) {
       if (disposed) return;
       status.textContent = `${messageOf(failure)} Retrying…`;
@@ -120,6 +134,7 @@ export function lobbyPage(ctx: AppContext): Page {
         : null,
     ),
     status,
+    empty,
     list,
   );
   return {

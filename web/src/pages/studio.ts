@@ -367,6 +367,12 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     }
   }
 
+  // Closing the tab while live would cut every viewer off: ask first.
+  const confirmLeave = (event: BeforeUnloadEvent) => {
+    if (session?.is_live) event.preventDefault();
+  };
+  window.addEventListener('beforeunload', confirmLeave);
+
   const clock = setInterval(() => {
     if (session?.is_live) duration.value.textContent = formatDuration(secondsSince(session.started_at));
   }, 1000);
@@ -388,6 +394,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     title: 'Studio',
     dispose() {
       disposed = true;
+      window.removeEventListener('beforeunload', confirmLeave);
       clearInterval(clock);
       clearInterval(poll);
       if (countRefresh) clearTimeout(countRefresh);

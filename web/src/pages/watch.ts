@@ -152,7 +152,10 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       side.replaceChildren(chat.element);
       if (!found.is_live) {
         showEnded(found.live_duration_seconds);
-        void api.recentComments(sessionId).then((items) => items.forEach((c) => chat?.add(c)));
+        api
+          .recentComments(sessionId)
+          .then((items) => items.forEach((c) => chat?.add(c)))
+          .catch(() => undefined); // the replay of an ended chat is a nicety
         return;
       }
       live = new LiveChannel(api, sessionId, {
