@@ -211,6 +211,23 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     }
   });
 
+  test('a refused sign-in sends the viewer back to sign in, saying why', async () => {
+    const { session } = await goLive(server.baseUrl, 'Token check');
+    const page = await openBrowser();
+    const forged = {
+      token: 'not.a.valid-token',
+      user: { id: 1, email: 'x@example.com', name: 'X', role: 'user' },
+    };
+    await page.context().addInitScript((auth) => {
+      if (!sessionStorage.getItem('seeded')) localStorage.setItem('streammeon.auth', auth);
+      sessionStorage.setItem('seeded', '1');
+    }, JSON.stringify(forged));
+    await page.goto(`${server.baseUrl}/#/watch/${session.session_id}`);
+    await page.waitForURL(/#\/login$/, WAIT);
+    await page.getByText('Your sign-in has expired').waitFor(WAIT);
+    assert.equal(await page.evaluate(() => localStorage.getItem('streammeon.auth')), null);
+  });
+
   test('a viewer whose connection drops catches up on missed comments, each shown once', async () => {
     const { session } = await goLive(server.baseUrl, 'Reconnect check');
     const commenter = await registerByApi(server.baseUrl, 'user', 'Eve Early');

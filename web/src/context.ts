@@ -10,7 +10,10 @@ export interface AppContext {
   api(): ApiClient;
   navigate(hash: string): void;
   signIn(auth: StoredAuth): void;
-  signOut(): void;
+  /** Signs out; `notice` is shown on the sign-in page (e.g. why it happened). */
+  signOut(notice?: string): void;
+  /** A one-time message for the sign-in page, taken when read. */
+  takeNotice(): string | null;
 }
 
 /** A mounted page; `dispose` closes its sockets, timers, camera and peer connections. */
@@ -21,6 +24,6 @@ export interface Page {
   dispose(): void;
 }
 
-export function apiFor(prefs: Preferences, auth: StoredAuth | null): ApiClient {
-  return new ApiClient(prefs.apiBase, auth?.token ?? null);
+export function apiFor(prefs: Preferences, auth: StoredAuth | null, onUnauthorized: () => void): ApiClient {
+  return new ApiClient(prefs.apiBase, auth?.token ?? null, onUnauthorized);
 }

@@ -14,6 +14,7 @@ class App implements AppContext {
   readonly prefs = new Preferences(localStorage, location.origin);
   auth: StoredAuth | null = this.prefs.auth;
   private page: Page | null = null;
+  private notice: string | null = null;
 
   constructor(private readonly root: HTMLElement) {
     applyTheme(this.prefs.theme);
@@ -29,7 +30,11 @@ class App implements AppContext {
   }
 
   api() {
-    return apiFor(this.prefs, this.auth);
+    const token = this.auth?.token;
+    return apiFor(this.prefs, this.auth, () => {
+      // Only the sign-in that was refused: a newer one (another tab) stays.
+      if (this.auth?.token === token) this.signOut('Your sign-in has expired. Please sign in again.');
+    });
   }
 
   navigate(hash: string): void {
@@ -43,10 +48,17 @@ class App implements AppContext {
     this.navigate(auth.user.role === 'vendor' ? '#/studio' : '#/lobby');
   }
 
-  signOut(): void {
+  signOut(notice?: string): void {
     this.prefs.auth = null;
     this.auth = null;
+    this.notice = notice ?? null;
     this.navigate('#/login');
+  }
+
+  takeNotice(): string | null {
+    const notice = this.notice;
+    this.notice = null;
+    return notice;
   }
 
   route(): void {

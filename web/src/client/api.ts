@@ -3,14 +3,19 @@ import type { AppConfig, AuthResult, Comment, LiveSession, Role } from './types.
 
 /** Typed calls to the Streammeon REST API. One instance per base URL and sign-in. */
 export class ApiClient {
+  /**
+   * `onUnauthorized` runs when the server refuses our token (HTTP 401 on a signed-in call), so
+   * the app can send the user back to sign in instead of failing call after call.
+   */
   constructor(
     readonly baseUrl: string,
     private readonly token: string | null = null,
+    private readonly onUnauthorized: () => void = () => {},
   ) {}
 
-  /** The same API, signed in with another token. */
+  /** The same API, signed in with another token (or none). */
   withToken(token: string | null): ApiClient {
-    return new ApiClient(this.baseUrl, token);
+    return new ApiClient(this.baseUrl, token, this.onUnauthorized);
   }
 
   register(input: { email: string; name: string; password: string; role: Role }): Promise<AuthResult> {
@@ -84,6 +89,7 @@ export class ApiClient {
       parsed = text;
     }
     if (!response.ok) {
+      if (response.status === 401 && this.token) this.onUnauthorized();
       const detail = (parsed as { detail?: unknown } | undefined)?.detail;
       throw new ApiError(response.status, describeFailure(response.status, detail), detail);
     }

@@ -109,7 +109,14 @@ export function lobbyPage(ctx: AppContext): Page {
     );
   }
 
-  const refreshTimer = setInterval(() => void refresh(), REFRESH_MS);
+  // A hidden tab does not poll; it catches up as soon as it is shown again.
+  const refreshTimer = setInterval(() => {
+    if (!document.hidden) void refresh();
+  }, REFRESH_MS);
+  const onVisible = () => {
+    if (!document.hidden) void refresh();
+  };
+  document.addEventListener('visibilitychange', onVisible);
   const tickTimer = setInterval(() => {
     for (const node of list.querySelectorAll<HTMLElement>('[data-started]')) {
       node.textContent = formatDuration(secondsSince(node.dataset.started!));
@@ -143,6 +150,7 @@ export function lobbyPage(ctx: AppContext): Page {
     dispose() {
       disposed = true;
       clearInterval(refreshTimer);
+      document.removeEventListener('visibilitychange', onVisible);
       clearInterval(tickTimer);
     },
   };

@@ -47,6 +47,8 @@ export function loginPage(ctx: AppContext): Page {
     h('label', { class: 'field', for: 'role' }, h('span', {}, 'I want to'), role),
   );
   const error = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  const notice = ctx.takeNotice();
+  const noticeBox = h('p', { class: 'notice', role: 'status', hidden: !notice }, notice ?? '');
   const loginSubmit = h(
     'button',
     { class: 'btn btn-primary btn-block', type: 'submit', testid: 'login-submit' },
@@ -139,6 +141,7 @@ export function loginPage(ctx: AppContext): Page {
       { class: 'card auth-card' },
       h('div', { class: 'tabs', role: 'group', 'aria-label': 'Sign in or register' }, tabLogin, tabRegister),
       heading,
+      noticeBox,
       form,
     ),
   );

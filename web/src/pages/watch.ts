@@ -209,6 +209,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     } else if (status.state === 'closed' && session?.is_live) {
       if (status.code === 4410) return showEnded(session.live_duration_seconds);
       if (status.code === 1000) return;
+      if (status.code === 4401) return ctx.signOut('Your sign-in has expired. Please sign in again.');
       connection.textContent =
         status.code === 4401
           ? 'Your sign-in has expired. Please sign in again.'
