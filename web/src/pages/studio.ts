@@ -58,7 +58,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     'button',
     { class: 'btn btn-danger', type: 'button', testid: 'end-live', hidden: true },
     svg(icons.stop, 16),
-    'End live',
+    h('span', { class: 'btn-label' }, 'End live'),
   );
   const controls = h(
     'div',
@@ -106,7 +106,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const peers = stat(icons.radio, 'receiving video', 'connected-peers');
   const stats = h(
     'div',
-    { class: 'stats', hidden: true },
+    { class: 'stats stats-4', hidden: true },
     viewers.element,
     views.element,
     duration.element,
@@ -129,10 +129,18 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     const cam = camera?.getVideoTracks()[0];
     const micOn = Boolean(audio?.enabled);
     const camOn = Boolean(cam?.enabled);
-    micButton.replaceChildren(svg(micOn ? icons.mic : icons.micOff, 18), micOn ? 'Mute' : 'Unmute');
+    const micLabel = micOn ? 'Mute' : 'Unmute';
+    const camLabel = camOn ? 'Camera off' : 'Camera on';
+    // Labels hide on narrow screens; aria-label keeps the buttons named.
+    micButton.replaceChildren(
+      svg(micOn ? icons.mic : icons.micOff, 18),
+      h('span', { class: 'btn-label' }, micLabel),
+    );
+    micButton.setAttribute('aria-label', micLabel);
+    camButton.setAttribute('aria-label', camLabel);
     camButton.replaceChildren(
       svg(camOn ? icons.camera : icons.cameraOff, 18),
-      camOn ? 'Camera off' : 'Camera on',
+      h('span', { class: 'btn-label' }, camLabel),
     );
     micButton.disabled = !audio;
     camButton.disabled = !cam;
@@ -333,6 +341,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     // Only the totals still mean something once the stream is over.
     viewers.element.hidden = true;
     peers.element.hidden = true;
+    stats.classList.remove('stats-4');
     chat?.setEnabled(false, 'Chat is closed');
   }
 
