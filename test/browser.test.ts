@@ -294,7 +294,7 @@ describe('the web app as served by the API server', () => {
     assert.deepEqual(reply.body, { ice_servers: iceServers });
   });
 
-  test('the page is revalidated and locked to its own scripts; hashed assets are cached for good', async () => {
+  test('the page is revalidated and runs only its own scripts; hashed assets are cached for good', async () => {
     const page = await fetch(`${server.baseUrl}/`);
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('cache-control'), 'no-cache');

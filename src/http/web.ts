@@ -36,7 +36,6 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, options
     app.log.warn('web app not built (npm run build); serving the API only');
     return;
   }
-  const appPage = resolve(root, 'index.html');
   const assets = resolve(root, 'assets') + sep;
   await app.register(fastifyStatic, {
     root,
@@ -48,29 +47,10 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, options
         // Vite puts a content hash in every asset name: a changed file is a new URL.
         reply.header('cache-control', 'public, max-age=31536000, immutable');
       } else if (path.endsWith('.html')) {
-        // Pages name the current assets, so they are always revalidated.
+        // Pages name the current assets, so they are always revalidated. (Their
+        // Content-Security-Policy comes with the other security headers: src/http/security.ts.)
         reply.header('cache-control', 'no-cache');
-        if (path === appPage) reply.header('content-security-policy', APP_CSP);
       }
     },
   });
 };
-
-/**
- * The app page loads only its own scripts and styles; comments are text, and this makes sure
- * nothing injected could run anyway. connect-src stays open because the API address is a
- * setting (the page may talk to an API on another host); media comes from WebRTC streams.
- * (Pages under /examples/ load third-party SDKs and keep their own rules.)
- */
-const APP_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "media-src 'self' blob: mediastream:",
-  'connect-src * ws: wss:',
-  "object-src 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
