@@ -116,7 +116,7 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
   }
 
   test('a vendor streams to two viewers who comment, until the vendor ends it', async () => {
-    const title = `Morning market ${Date.now().toString(36)}`;
+    const title = 'Morning market: fresh produce, live'; // the server is fresh: no other session has it
 
     // 1. The vendor registers and goes live.
     const vendor = await openBrowser('dark');
