@@ -44,7 +44,8 @@ export interface Plan {
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 
-export function makePlan(quick: boolean): Plan {
+/** `partial` (an --only run): full sizes, but written under bench/out/ like quick mode. */
+export function makePlan(quick: boolean, partial?: 'partial'): Plan {
   if (quick) {
     const outDir = `${BENCH}out/quick`;
     return {
@@ -71,11 +72,12 @@ export function makePlan(quick: boolean): Plan {
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
     };
   }
+  const outDir = partial ? `${BENCH}out/partial` : `${BENCH}out/full`;
   return {
     quick,
-    outDir: `${BENCH}out/full`,
-    reportPath: `${BENCH}RESULTS.md`,
-    chartsDir: `${BENCH}charts`,
+    outDir,
+    reportPath: partial ? `${outDir}/RESULTS.md` : `${BENCH}RESULTS.md`,
+    chartsDir: partial ? `${outDir}/charts` : `${BENCH}charts`,
     chartsLink: 'charts',
     targets: TARGETS,
     generators: 4,

@@ -109,6 +109,13 @@ export function renderMarkdown(results: Results, charts: [string, string][], cha
       `| ≤ 8 KiB server RSS per idle viewer | ${kib(idle.bytesPerViewer)} KiB at ${idle.viewers} viewers | ${idle.bytesPerViewer <= 8192 ? 'yes' : 'no'} |`,
     );
   }
+  const biggest = Math.max(0, ...(ours?.steps.map((s) => s.viewers) ?? []));
+  if (idle && ours && biggest) {
+    const bad = ours.errors.length + idle.errors.length;
+    out.push(
+      `| ${biggest} viewers on one process, zero errors (steady joins: idle memory and fan-out) | ${idle.viewers} idle viewers in; fan-out at ${biggest}: ${ours.steps.filter((s) => s.viewers === biggest).length} steps; ${bad} errors | ${bad ? 'no' : 'yes'} |`,
+    );
+  }
   const storm = results.storm.find((s) => s.target === 'streammeon');
   if (storm) {
     const zero = storm.failed === 0 && storm.errors.length === 0 && storm.joined === storm.viewers;
@@ -271,21 +278,36 @@ export function renderMarkdown(results: Results, charts: [string, string][], cha
 
   if (results.profile) {
     const p = results.profile;
-    out.push(
-      '## Profile of our server (`node --cpu-prof`)',
-      '',
-      `${p.step.viewers} viewers × ${p.step.rate} comments/s for the step; the profile covers the process's whole life ` +
-        `(start-up and the joins included), ${f1(p.summary.idlePercent)}% idle. Shares are of non-idle time.`,
-      '',
+    const table = (summary: typeof p.summary) => [
       '| package | share |',
       '|---|---|',
-      ...p.summary.packages.map((x) => `| ${x.name} | ${f1(x.percent)}% |`),
+      ...summary.packages.map((x) => `| ${x.name} | ${f1(x.percent)}% |`),
       '',
       '| function (self time) | where | share |',
       '|---|---|---|',
-      ...p.summary.functions.map((x) => `| \`${x.name}\` | ${x.where} | ${f1(x.percent)}% |`),
+      ...summary.functions.map((x) => `| \`${x.name}\` | ${x.where} | ${f1(x.percent)}% |`),
       '',
+    ];
+    out.push(
+      '## Profiles of our server (`node --cpu-prof`)',
+      '',
+      `### Fan-out: ${p.step.viewers} viewers × ${p.step.rate} comments/s`,
+      '',
+      `p99 ${f1(p.step.p99)} ms in this run. The profile covers the process's whole life (start-up and the ` +
+        `joins included), ${f1(p.summary.idlePercent)}% idle; shares are of non-idle time.`,
+      '',
+      ...table(p.summary),
     );
+    if (p.storm) {
+      out.push(
+        `### Join storm: ${p.storm.joined + p.storm.failed} viewers at once`,
+        '',
+        `${p.storm.joined} in after ${f0(p.storm.allInMs)} ms, ${p.storm.failed} failed in this run; ` +
+          `${f1(p.storm.summary.idlePercent)}% idle.`,
+        '',
+        ...table(p.storm.summary),
+      );
+    }
   }
 
   if (results.errors.length) out.push('## Errors', '', ...results.errors.map((e) => `- ${e}`), '');

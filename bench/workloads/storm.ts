@@ -34,9 +34,18 @@ export interface StormResult {
   curve: [number, number][];
 }
 
-export async function runStorm(plan: Plan, target: TargetName, log: (line: string) => void) {
+export async function runStorm(
+  plan: Plan,
+  target: TargetName,
+  log: (line: string) => void,
+  nodeFlags: string[] = [],
+) {
   const n = plan.storm.viewers;
-  const running = await startTarget(target, { lifetimeMs: plan.lifetimeMs, postgres: hasPostgres() });
+  const running = await startTarget(target, {
+    lifetimeMs: plan.lifetimeMs,
+    postgres: hasPostgres(),
+    nodeFlags,
+  });
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
   const pid = running.services[0]!.pid;
   const errors: string[] = [];
