@@ -26,11 +26,12 @@ const WORKLOADS = ['fanout', 'idle', 'storm', 'rest', 'redis', 'profile'] as con
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const plan = makePlan(args.includes('--quick'));
   const only = args
     .find((a) => a.startsWith('--only='))
     ?.slice('--only='.length)
     .split(',');
+  // RESULTS.md only ever holds a complete run: a partial one writes under bench/out/partial.
+  const plan = makePlan(args.includes('--quick'), only ? 'partial' : undefined);
   const selected = WORKLOADS.filter((w) => !only || only.includes(w));
   // Whatever happens, the orchestrator does not outlive its plan (children have their own lifelines).
   setTimeout(() => {
