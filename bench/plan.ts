@@ -16,6 +16,8 @@ export interface Plan {
   /** Where RESULTS.md / results.json go, and the charts under it. */
   outDir: string;
   reportPath: string;
+  /** Hand-written notes on the committed run, merged into RESULTS.md when they name its start. */
+  notesPath: string;
   chartsDir: string;
   /** Charts as RESULTS.md links them (relative to reportPath). */
   chartsLink: string;
@@ -52,6 +54,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       quick,
       outDir,
       reportPath: `${outDir}/RESULTS.md`,
+      notesPath: `${BENCH}notes.md`,
       chartsDir: `${outDir}/charts`,
       chartsLink: 'charts',
       targets: TARGETS,
@@ -77,6 +80,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     quick,
     outDir,
     reportPath: partial ? `${outDir}/RESULTS.md` : `${BENCH}RESULTS.md`,
+    notesPath: `${BENCH}notes.md`,
     chartsDir: partial ? `${outDir}/charts` : `${BENCH}charts`,
     chartsLink: 'charts',
     targets: TARGETS,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,idle,storm,rest,redis,profile]`
+ * `npm run bench [-- --quick] [-- --only=fanout,idle,storm,rest,redis,profile] [-- --render=results.json]`
  *
  * Runs every workload against our server and the baselines, one target at a time (they share
  * the machine's cores with the generators), then writes results.json, the SVG charts and
@@ -32,6 +32,17 @@ async function main(): Promise<number> {
     .split(',');
   // RESULTS.md only ever holds a complete run: a partial one writes under bench/out/partial.
   const plan = makePlan(args.includes('--quick'), only ? 'partial' : undefined);
+  const render = args.find((a) => a.startsWith('--render='))?.slice('--render='.length);
+  if (render) {
+    // Re-renders the report and charts of a saved results.json (after a change to the report),
+    // measuring nothing.
+    const saved = JSON.parse(readFileSync(render, 'utf8')) as Results;
+    const target = makePlan(saved.quick);
+    const charts = writeCharts(saved, target.chartsDir);
+    writeFileSync(target.reportPath, renderMarkdown(saved, charts, target.chartsLink, target.notesPath));
+    console.log(`rendered ${target.reportPath} and ${charts.length} charts from ${render}`);
+    return 0;
+  }
   const selected = WORKLOADS.filter((w) => !only || only.includes(w));
   // Whatever happens, the orchestrator does not outlive its plan (children have their own lifelines).
   setTimeout(() => {
@@ -141,7 +152,7 @@ async function main(): Promise<number> {
   mkdirSync(plan.outDir, { recursive: true });
   writeFileSync(join(plan.outDir, 'results.json'), JSON.stringify(results, null, 1));
   const charts = writeCharts(results, plan.chartsDir);
-  writeFileSync(plan.reportPath, renderMarkdown(results, charts, plan.chartsLink));
+  writeFileSync(plan.reportPath, renderMarkdown(results, charts, plan.chartsLink, plan.notesPath));
   log(`wrote ${plan.reportPath} and ${charts.length} charts in ${plan.chartsDir}; load ${results.loadAfter}`);
   if (results.errors.length) {
     console.error(

@@ -79,6 +79,7 @@ export function writeCharts(results: Results, dir: string): [string, string][] {
         title: cdfTitle,
         xLabel: 'end-to-end latency, ms',
         yLabel: 'fraction of messages delivered within',
+        yMax: 1,
         logX: true,
         series: present.map((t) => {
           const step = atGoal(t);

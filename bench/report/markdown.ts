@@ -2,6 +2,7 @@
  * RESULTS.md from the results: goals first (met or not, as ratios to baselines measured in the
  * same run), then every workload's table, what limited each figure, and the profile.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { LABELS, TARGETS, type TargetName } from '../lib/targets.js';
 import type { FanoutResult } from '../workloads/fanout.js';
 import type { StepResult } from '../workloads/step.js';
@@ -27,6 +28,13 @@ export function limitOf(step: StepResult | undefined, wasSaturated: boolean, cor
   return `neither CPU saturated (server ${f0(server)}%, generators ${f0(step.usage.generatorCpu)}%): latency/backlog`;
 }
 
+function notesFor(results: Results, file: string | undefined): string | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  const text = readFileSync(file, 'utf8');
+  const first = text.split('\n', 1)[0] ?? '';
+  return first.includes(`run: ${results.startedAt}`) ? text.slice(first.length) : undefined;
+}
+
 /**
  * A capacity ratio only means something when the peak is a real ceiling: a target that kept up
  * with the whole ladder has capacity "at least" its peak, which bounds the ratio on one side.
@@ -47,7 +55,17 @@ function ratioVerdict(
   return 'inconclusive (neither saturated)';
 }
 
-export function renderMarkdown(results: Results, charts: [string, string][], chartsLink: string): string {
+/**
+ * `notes`: hand-written reading of this very run (bench/notes.md), included only when its first
+ * line names this run's start (`<!-- run: <startedAt> -->`), so notes never outlive their figures.
+ */
+export function renderMarkdown(
+  results: Results,
+  charts: [string, string][],
+  chartsLink: string,
+  notesFile?: string,
+): string {
+  const notes = notesFor(results, notesFile);
   const out: string[] = [];
   const m = results.machine;
   const fan = (t: TargetName) => results.fanout.find((r) => r.target === t);
@@ -120,17 +138,22 @@ export function renderMarkdown(results: Results, charts: [string, string][], cha
   if (storm) {
     const zero = storm.failed === 0 && storm.errors.length === 0 && storm.joined === storm.viewers;
     out.push(
-      `| ${storm.viewers} viewers on one process, zero errors (join storm) | ${storm.joined} in, ${storm.failed} failed, ${storm.errors.length} other errors | ${zero ? 'yes' : 'no'} |`,
+      `| ${storm.viewers} viewers on one process, zero errors (join storm) | ${storm.joined} in, ${storm.failed} failed, ${storm.errors.length - (storm.failed ? 1 : 0)} other errors | ${zero ? 'yes' : 'no'} |`,
     );
   }
-  const genShare = results.fanout
-    .flatMap((r) => sizes.map((v) => peakStep(r, v)))
+  const peaks = sizes
+    .flatMap((v) => results.fanout.map((r) => peakStep(r, v)))
     .filter(Boolean) as StepResult[];
-  const worstGen = Math.max(0, ...genShare.map((s) => s.usage.generatorCpu / results.generators));
+  const busiest = Math.max(0, ...peaks.map((s) => s.usage.generatorCpu / results.generators));
+  const genOverServer = Math.max(
+    0,
+    ...peaks.map((s) => s.usage.generatorCpu / Math.max(1, s.usage.serverCpu[0]!)),
+  );
   out.push(
-    `| load generator never the bottleneck | busiest generator process averaged ${f0(worstGen)}% of a core at any peak step (see CPU columns) | ${worstGen < 85 ? 'no generator process saturated; but see the machine-CPU notes' : 'no'} |`,
+    `| load generator never the bottleneck | at the peak steps no generator process averaged more than ${f0(busiest)}% of a core; all ${results.generators} together used up to ${f1(genOverServer)}× the server's CPU | ${busiest < 85 ? 'no generator process saturated, but generators and server share the same cores (see the notes)' : 'no'} |`,
     '',
   );
+  if (notes) out.push(notes.trim(), '');
 
   out.push('## Charts', '', ...charts.map(([file, title]) => `- [${title}](${chartsLink}/${file})`), '');
   for (const [file, title] of charts) out.push(`![${title}](${chartsLink}/${file})`, '');

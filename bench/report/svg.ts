@@ -18,6 +18,8 @@ export interface LineChart {
   series: Series[];
   logX?: boolean;
   logY?: boolean;
+  /** Fixes the top of a linear y axis (a CDF ends at 1). */
+  yMax?: number;
   /** A horizontal reference line, e.g. a goal. */
   goal?: { y: number; label: string };
 }
@@ -50,7 +52,7 @@ interface Axis {
   ticks: number[];
 }
 
-function axis(min: number, max: number, log: boolean, from: number, to: number): Axis {
+function axis(min: number, max: number, log: boolean, from: number, to: number, exact = false): Axis {
   if (log) {
     const lo = Math.floor(Math.log10(Math.max(min, 1e-3)));
     const hi = Math.ceil(Math.log10(Math.max(max, 1e-3 * 10)));
@@ -62,7 +64,7 @@ function axis(min: number, max: number, log: boolean, from: number, to: number):
       ticks: ticks.filter((t) => t <= 10 ** hi),
     };
   }
-  const top = max > 0 ? max * 1.05 : 1;
+  const top = exact ? max : max > 0 ? max * 1.05 : 1;
   const step = niceStep(top / 5);
   const ticks = [0];
   while (ticks.at(-1)! < top) ticks.push(ticks.length * step);
@@ -113,10 +115,11 @@ export function lineChart(chart: LineChart): string {
   );
   const y = axis(
     Math.min(...ys, chart.logY ? Infinity : 0),
-    Math.max(...ys, 1),
+    chart.yMax ?? Math.max(...ys, 1),
     Boolean(chart.logY),
     H - M.bottom,
     M.top,
+    chart.yMax !== undefined,
   );
   const body: string[] = [];
   for (const t of x.ticks) {
