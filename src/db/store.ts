@@ -73,6 +73,10 @@ function createDialect(options: StoreOptions): { dialect: Dialect; kind: Store['
     });
     // An idle client whose server went away emits 'error'; the pool replaces it on next use.
     pool.on('error', () => undefined);
+    // A client whose backend dies while it is checked out (pg_terminate_backend, a failover, a
+    // restart) emits 'error' with no pool listener attached, which would crash the process. Its
+    // query fails on its own (503 to the caller) and the pool discards the client on release.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     return { dialect: new PostgresDialect({ pool }), kind: 'postgres' };
   }
   let dir = options.dataDir;
