@@ -6,13 +6,16 @@
 import { Server } from 'socket.io';
 import { createBaselineServer, listen } from './http.js';
 
-const server = createBaselineServer((comment) => {
-  const { type: _type, ...payload } = comment;
-  io.to(comment.session_id).emit('comment', { type: 'comment', ...payload });
-});
-const io = new Server(server, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
-io.on('connection', (socket) => {
-  const room = socket.handshake.query.session;
-  if (typeof room === 'string') void socket.join(room);
-});
-listen(server, () => void io.close());
+function serve(): void {
+  const server = createBaselineServer((comment) => {
+    io.to(comment.session_id).emit('comment', comment);
+  });
+  const io = new Server(server, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
+  io.on('connection', (socket) => {
+    const room = socket.handshake.query.session;
+    if (typeof room === 'string') void socket.join(room);
+  });
+  listen(server, () => void io.close());
+}
+
+serve();

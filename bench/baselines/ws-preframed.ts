@@ -6,8 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import * as wsModule from 'ws';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { createBaselineServer, listen } from './http.js';
+import { serveWsRooms } from './ws-rooms.js';
 
 interface FrameOptions {
   fin: boolean;
@@ -21,8 +20,7 @@ const { Sender } = wsModule as unknown as {
   Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] };
 };
 
-const rooms = new Map<string, Set<WebSocket>>();
-const server = createBaselineServer((comment) => {
+serveWsRooms((peers, comment) => {
   const parts = Sender.frame(Buffer.from(JSON.stringify(comment)), {
     fin: true,
     rsv1: false,
@@ -32,22 +30,8 @@ const server = createBaselineServer((comment) => {
   });
   // Header and payload joined once, so each viewer costs exactly one write (no cork needed).
   const frame = Buffer.concat(parts);
-  for (const ws of rooms.get(comment.session_id) ?? []) {
+  for (const ws of peers) {
     const socket = (ws as unknown as { _socket: Socket })._socket;
     if (ws.readyState === ws.OPEN && socket.writable) socket.write(frame);
   }
 });
-const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-server.on('upgrade', (req, socket, head) => {
-  const match = /^\/ws\/live\/([^/?]+)/.exec(req.url ?? '');
-  if (!match) return void socket.destroy();
-  const room = match[1]!;
-  wss.handleUpgrade(req, socket, head, (ws) => {
-    const peers = rooms.get(room) ?? new Set<WebSocket>();
-    rooms.set(room, peers);
-    peers.add(ws);
-    ws.on('close', () => peers.delete(ws));
-    ws.on('error', () => ws.terminate());
-  });
-});
-listen(server, () => wss.close());

@@ -215,30 +215,34 @@ class Generator {
   }
 }
 
-const generator = new Generator();
-const send = (message: object) => process.send?.(message);
+/** Answers the orchestrator's commands until it goes away. */
+function main(): void {
+  const generator = new Generator();
+  const send = (message: object) => process.send?.(message);
+  process.on('message', (command: Command) => {
+    switch (command.cmd) {
+      case 'connect':
+        void generator
+          .connect(command.urls, command.protocol, command.count, command.concurrency)
+          .then((reply) => send({ ...reply, id: command.id }));
+        break;
+      case 'reset':
+        generator.reset();
+        send({ id: command.id });
+        break;
+      case 'progress':
+        send({ ...generator.progress(command.expectCount), id: command.id });
+        break;
+      case 'report':
+        send({ ...generator.report(), id: command.id });
+        break;
+      case 'disconnect':
+        void generator.disconnect().then(() => send({ id: command.id }));
+        break;
+    }
+  });
+  // The orchestrator owns this process: when it goes, so do we (and our sockets with us).
+  process.on('disconnect', () => process.exit(0));
+}
 
-process.on('message', (command: Command) => {
-  switch (command.cmd) {
-    case 'connect':
-      void generator
-        .connect(command.urls, command.protocol, command.count, command.concurrency)
-        .then((reply) => send({ ...reply, id: command.id }));
-      break;
-    case 'reset':
-      generator.reset();
-      send({ id: command.id });
-      break;
-    case 'progress':
-      send({ ...generator.progress(command.expectCount), id: command.id });
-      break;
-    case 'report':
-      send({ ...generator.report(), id: command.id });
-      break;
-    case 'disconnect':
-      void generator.disconnect().then(() => send({ id: command.id }));
-      break;
-  }
-});
-// The orchestrator owns this process: when it goes, so do we (and our sockets with us).
-process.on('disconnect', () => process.exit(0));
+main();

@@ -245,7 +245,7 @@ export function renderMarkdown(
         'connect acknowledged. *Converged*: every viewer’s latest viewer_count equals the number that joined ' +
         '(ours only; the baselines keep no count). RSS after the storm includes what the storm left to collect.',
       '',
-      '| target | in / tried | failed | all in, ms | ours ÷ this | converged, ms | server msgs | server CPU s | peak RSS MiB | RSS/viewer after storm KiB |',
+      '| target | in / tried | failed | all in, ms | our time ÷ this | converged, ms | server msgs | server CPU s | peak RSS MiB | RSS/viewer after storm KiB |',
       '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const s of results.storm) {
