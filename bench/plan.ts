@@ -38,6 +38,8 @@ export interface Plan {
   storm: { viewers: number; deadlineMs: number; idleSettleMs: number };
   /** Viewers joined `concurrency` at a time per generator, then left idle `settleMs` twice. */
   idle: { viewers: number; concurrency: number; settleMs: number };
+  /** Heap breakdown of our server's idle viewers (joined like `idle`). */
+  heap: { viewers: number };
   rest: { sessions: number; durationS: number; connections: number };
   redis: { viewers: number; rate: number; stepMs: number };
   /** A --cpu-prof run of our server (full mode only). */
@@ -70,6 +72,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       budgetMs: 3 * 60_000,
       storm: { viewers: 50, deadlineMs: 10_000, idleSettleMs: 500 },
       idle: { viewers: 50, concurrency: 10, settleMs: 500 },
+      heap: { viewers: 50 },
       rest: { sessions: 50, durationS: 1, connections: 4 },
       redis: { viewers: 50, rate: 5, stepMs: 1000 },
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
@@ -102,6 +105,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     budgetMs: 17 * 60_000,
     storm: { viewers: 10_000, deadlineMs: 45_000, idleSettleMs: 3000 },
     idle: { viewers: 10_000, concurrency: 50, settleMs: 2500 },
+    heap: { viewers: 2000 },
     rest: { sessions: 50, durationS: 8, connections: 32 },
     redis: { viewers: 5000, rate: 20, stepMs: 4000 },
     profile: { viewers: 5000, rate: 20, stepMs: 5000 },

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,idle,storm,rest,redis,profile] [-- --render=results.json]`
+ * `npm run bench [-- --quick] [-- --only=fanout,idle,heap,storm,rest,redis,profile] [-- --render=results.json]`
  *
  * Runs every workload against our server and the baselines, one target at a time (they share
  * the machine's cores with the generators), then writes results.json, the SVG charts and
@@ -16,13 +16,14 @@ import { renderMarkdown } from './report/markdown.js';
 import type { Results } from './report/results.js';
 import { makePlan, type Plan } from './plan.js';
 import { runFanout } from './workloads/fanout.js';
+import { runHeap } from './workloads/heap.js';
 import { runIdle } from './workloads/idle.js';
 import { runProfile } from './workloads/profile.js';
 import { runRedis } from './workloads/redis.js';
 import { runRest } from './workloads/rest.js';
 import { runStorm } from './workloads/storm.js';
 
-const WORKLOADS = ['fanout', 'idle', 'storm', 'rest', 'redis', 'profile'] as const;
+const WORKLOADS = ['fanout', 'idle', 'heap', 'storm', 'rest', 'redis', 'profile'] as const;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -111,6 +112,17 @@ async function main(): Promise<number> {
       await attempt(`idle ${target}`, async () => {
         const result = await runIdle(plan, target, log);
         results.idle.push(result);
+        results.errors.push(...result.errors);
+      });
+    }
+  }
+  if (selected.includes('heap')) {
+    log('2b. heap breakdown of idle viewers: ours and bare ws');
+    results.heap = [];
+    for (const target of ['streammeon', 'ws-naive'] as const) {
+      await attempt(`heap ${target}`, async () => {
+        const result = await runHeap(plan, target, log);
+        results.heap?.push(result);
         results.errors.push(...result.errors);
       });
     }

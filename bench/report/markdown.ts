@@ -235,6 +235,31 @@ export function renderMarkdown(
     out.push('');
   }
 
+  if (results.heap?.length) {
+    const [ours, bare] = [
+      results.heap.find((h) => h.target === 'streammeon'),
+      results.heap.find((h) => h.target === 'ws-naive'),
+    ];
+    const names = [...new Set(results.heap.flatMap((h) => h.growth.map((g) => g.name)))];
+    const of = (h: typeof ours, name: string) => h?.growth.find((g) => g.name === name);
+    names.sort((a, b) => (of(ours, b)?.bytesPerViewer ?? 0) - (of(ours, a)?.bytesPerViewer ?? 0));
+    out.push(
+      `### What an idle viewer is made of (${ours?.viewers ?? bare?.viewers} viewers after a warm-up tenth, forced GC)`,
+      '',
+      `V8 heap per viewer: ours ${kib(ours?.heapUsedPerViewer ?? NaN)} KiB, bare ws ${kib(bare?.heapUsedPerViewer ?? NaN)} KiB; ` +
+        `off-heap buffers: ours ${kib(ours?.externalPerViewer ?? NaN)}, bare ws ${kib(bare?.externalPerViewer ?? NaN)} KiB. ` +
+        'The rest of RSS is native (socket and libuv state, allocator). Heap snapshot growth per viewer (self sizes):',
+      '',
+      '| constructor / type | ours: objects | ours: bytes | bare ws: objects | bare ws: bytes |',
+      '|---|---|---|---|---|',
+      ...names.map((name) => {
+        const [a, b] = [of(ours, name), of(bare, name)];
+        return `| \`${name}\` | ${a ? a.countPerViewer.toFixed(2) : '–'} | ${f0(a?.bytesPerViewer)} | ${b ? b.countPerViewer.toFixed(2) : '–'} | ${f0(b?.bytesPerViewer)} |`;
+      }),
+      '',
+    );
+  }
+
   if (results.storm.length) {
     const base = (t: TargetName) => results.storm.find((s) => s.target === t);
     out.push(

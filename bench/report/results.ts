@@ -1,5 +1,6 @@
 /** Everything one `npm run bench` measured: written to results.json, read by the report. */
 import type { FanoutResult } from '../workloads/fanout.js';
+import type { HeapResult } from '../workloads/heap.js';
 import type { IdleResult } from '../workloads/idle.js';
 import type { ProfileResult } from '../workloads/profile.js';
 import type { RedisResult } from '../workloads/redis.js';
@@ -30,6 +31,8 @@ export interface Results {
   goalStep: { viewers: number; rate: number };
   fanout: FanoutResult[];
   idle: IdleResult[];
+  /** Absent from runs made before the heap workload existed. */
+  heap?: HeapResult[];
   storm: StormResult[];
   rest: RestResult | undefined;
   redis: RedisResult | undefined;
