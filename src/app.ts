@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openStore, type Store } from './db/store.js';
 import { Authenticator } from './http/authenticate.js';
-import { installErrorHandler } from './http/errors.js';
+import { frameworkErrors, installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -61,6 +61,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     trustProxy: true,
     // Deep or huge JSON from a client is refused before it costs anything.
     bodyLimit: 256 * 1024,
+    frameworkErrors,
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorateRequest('caller', null);

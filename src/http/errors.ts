@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * An error with an HTTP status and the words the client sees as `detail`, in the original
@@ -87,6 +87,16 @@ export function isDatabaseDown(error: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
     e.message ?? '',
   );
+}
+
+/**
+ * Errors Fastify raises before routing (a path with a broken %-escape, …), which never reach
+ * the error handler: answered in the same `{detail}` shape as everything else.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  reply
+    .code(error.statusCode && error.statusCode < 500 ? error.statusCode : 400)
+    .send({ detail: error.message });
 }
 
 /**
