@@ -23,6 +23,8 @@ export interface Plan {
   chartsLink: string;
   targets: readonly TargetName[];
   generators: number;
+  /** Users registered for viewers; their tokens are reused round-robin across connections. */
+  viewerUsers: number;
   /** Upper bound on the life of every child process. */
   lifetimeMs: number;
   fanout: {
@@ -61,6 +63,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       chartsLink: 'charts',
       targets: TARGETS,
       generators: 2,
+      viewerUsers: 1,
       lifetimeMs: 5 * 60_000,
       fanout: {
         sizes: [{ viewers: 50, rates: [5, 20] }],
@@ -88,6 +91,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     chartsLink: 'charts',
     targets: TARGETS,
     generators: 4,
+    viewerUsers: 4,
     lifetimeMs: 22 * 60_000,
     fanout: {
       // Offered load (comments/s × viewers) climbs by ~1.4× per step from 20k msgs/s at every

@@ -67,6 +67,7 @@ async function main(): Promise<number> {
     loadBefore: loadAverage(),
     loadAfter: '',
     generators: plan.generators,
+    viewerUsers: plan.viewerUsers,
     goalStep: plan.fanout.goal,
     fanout: [],
     idle: [],

@@ -154,7 +154,7 @@ export async function startBaseline(
 
 export function startTarget(
   name: TargetName,
-  options: { lifetimeMs: number; postgres: boolean; nodeFlags?: string[] },
+  options: { lifetimeMs: number; postgres: boolean; nodeFlags?: string[]; viewerUsers?: number },
 ): Promise<Running> {
   return name === 'streammeon' ? startOurs(options) : startBaseline(name, options);
 }

@@ -92,7 +92,7 @@ export function renderMarkdown(
     `- **Our server**: \`node --import tsx src/main.ts\`, NODE_ENV=production, LOG_LEVEL=warn, storage ${ours?.storage ?? '–'}. ` +
       'Rate limits on, with the comment and WebSocket-connect ceilings raised (RATE_LIMIT_COMMENTS, ' +
       'RATE_LIMIT_WS_CONNECT_IP = 10000000/1m) so that one poster and 10,000 viewers from 127.0.0.1 are allowed. ' +
-      'Viewers reuse the tokens of 4 registered users (viewer_count counts connections, so this is fine for fan-out).',
+      `Viewers reuse the tokens of ${results.viewerUsers ?? 4} registered users (viewer_count counts connections, so this is fine for fan-out).`,
     '',
   );
 

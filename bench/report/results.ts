@@ -27,6 +27,8 @@ export interface Results {
   loadBefore: string;
   loadAfter: string;
   generators: number;
+  /** Absent from runs made before it was recorded (they used 4). */
+  viewerUsers?: number;
   /** The step the p99 goal is judged at. */
   goalStep: { viewers: number; rate: number };
   fanout: FanoutResult[];

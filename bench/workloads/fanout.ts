@@ -17,7 +17,11 @@ export interface FanoutResult {
 
 export async function runFanout(plan: Plan, target: TargetName, log: (line: string) => void) {
   const result: FanoutResult = { target, storage: '', steps: [], errors: [] };
-  const running = await startTarget(target, { lifetimeMs: plan.lifetimeMs, postgres: hasPostgres() });
+  const running = await startTarget(target, {
+    lifetimeMs: plan.lifetimeMs,
+    postgres: hasPostgres(),
+    viewerUsers: plan.viewerUsers,
+  });
   result.storage = running.storage;
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
   try {

@@ -38,6 +38,7 @@ export async function runHeap(
   const running = await startTarget(target, {
     postgres: hasPostgres(),
     lifetimeMs: plan.lifetimeMs,
+    viewerUsers: plan.viewerUsers,
     nodeFlags: ['--inspect=127.0.0.1:0'],
   });
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);

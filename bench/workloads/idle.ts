@@ -26,7 +26,11 @@ export async function runIdle(
   log: (line: string) => void,
 ): Promise<IdleResult> {
   const n = plan.idle.viewers;
-  const running = await startTarget(target, { lifetimeMs: plan.lifetimeMs, postgres: hasPostgres() });
+  const running = await startTarget(target, {
+    lifetimeMs: plan.lifetimeMs,
+    postgres: hasPostgres(),
+    viewerUsers: plan.viewerUsers,
+  });
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
   const pid = running.services[0]!.pid;
   const errors: string[] = [];

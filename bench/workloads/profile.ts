@@ -31,6 +31,7 @@ export async function runProfile(
   const running = await startOurs({
     postgres: hasPostgres(),
     lifetimeMs: plan.lifetimeMs,
+    viewerUsers: plan.viewerUsers,
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);

@@ -42,6 +42,7 @@ export async function runRedis(plan: Plan, log: (line: string) => void): Promise
       redisUrl: instances === 2 ? redisUrl : undefined,
       postgres: true,
       lifetimeMs: plan.lifetimeMs,
+      viewerUsers: plan.viewerUsers,
     });
     const fleets = [
       Fleet.start(generatorsEach, plan.lifetimeMs),

@@ -43,6 +43,7 @@ export async function runStorm(
   const n = plan.storm.viewers;
   const running = await startTarget(target, {
     lifetimeMs: plan.lifetimeMs,
+    viewerUsers: plan.viewerUsers,
     postgres: hasPostgres(),
     nodeFlags,
   });
