@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import { needsPostgres, needsRedis } from './support/services.js';
-import { TestSocket } from './support/ws.js';
+import { eventually, TestSocket } from './support/ws.js';
 
 const skip = needsPostgres() ?? needsRedis();
 
@@ -19,13 +20,15 @@ describe('two instances sharing PostgreSQL and Redis', { skip }, () => {
     return socket;
   };
 
+  const prefix = `sm-test-${crypto.randomUUID().slice(0, 8)}:`;
+
   before(async () => {
     database = await createThrowawayDatabase();
     const env = {
       DATABASE_URL: database.url,
       REDIS_URL: process.env.REDIS_URL as string,
       // This run's own keys and channels in the shared Redis.
-      REDIS_PREFIX: `sm-test-${crypto.randomUUID().slice(0, 8)}:`,
+      REDIS_PREFIX: prefix,
     };
     [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
   });
@@ -33,6 +36,34 @@ describe('two instances sharing PostgreSQL and Redis', { skip }, () => {
     for (const s of sockets) s.close();
     await Promise.all([a?.stop(), b?.stop()]);
     await database?.drop();
+  });
+
+  test('each instance registers its presence in Redis as soon as it is up, not a heartbeat later', async () => {
+    const redis = new Redis(process.env.REDIS_URL as string);
+    try {
+      // The heartbeat interval is 5 s; both instances started well under that ago.
+      await eventually(
+        async () => (await redis.keys(`${prefix}instance:*`)).length === 2,
+        'both instances are registered',
+        2_500,
+      );
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  // First, while both instances are seconds old: a new instance's viewers must count at once.
+  test('viewer_count is the sum over both instances, over WebSocket and REST', async () => {
+    const { session } = await goLive(a.baseUrl);
+    const token = (await register(a.baseUrl)).token;
+    const url = (server: ServerProcess) => `${server.wsUrl}/ws/live/${session.session_id}?token=${token}`;
+    const watcher = await open(url(a));
+    await Promise.all([open(url(a)), open(url(b)), open(url(b)), open(url(b))]);
+    await watcher.waitFor((m) => m.type === 'viewer_count' && m.count === 5, 5_000);
+    for (const server of [a, b]) {
+      const res = await call(server.baseUrl, 'GET', `/live/sessions/${session.session_id}`);
+      assert.equal(res.body.viewer_count, 5);
+    }
   });
 
   test('both instances report the Redis bus as healthy', async () => {
@@ -61,19 +92,6 @@ describe('two instances sharing PostgreSQL and Redis', { skip }, () => {
       onB.ofType('comment').map((c) => c.id),
       posted,
     );
-  });
-
-  test('viewer_count is the sum over both instances, over WebSocket and REST', async () => {
-    const { session } = await goLive(a.baseUrl);
-    const token = (await register(a.baseUrl)).token;
-    const url = (server: ServerProcess) => `${server.wsUrl}/ws/live/${session.session_id}?token=${token}`;
-    const watcher = await open(url(a));
-    await Promise.all([open(url(a)), open(url(b)), open(url(b)), open(url(b))]);
-    await watcher.waitFor((m) => m.type === 'viewer_count' && m.count === 5, 5_000);
-    for (const server of [a, b]) {
-      const res = await call(server.baseUrl, 'GET', `/live/sessions/${session.session_id}`);
-      assert.equal(res.body.viewer_count, 5);
-    }
   });
 
   test('a vendor on A and a viewer on B complete an offer/answer/candidate exchange', async () => {

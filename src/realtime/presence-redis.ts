@@ -27,8 +27,13 @@ export class RedisPresence implements Presence {
   ) {
     this.#timer = setInterval(() => void this.#heartbeat(), options.heartbeatMs);
     this.#timer.unref();
-    void this.#heartbeat();
+    // Register at once whenever the connection becomes usable (start-up, and after Redis came
+    // back), not only at the next tick: until then other instances do not count our viewers.
+    redis.commands.on('ready', this.#onReady);
+    if (redis.commands.status === 'ready') void this.#heartbeat();
   }
+
+  readonly #onReady = () => void this.#heartbeat();
 
   add(sessionId: string): void {
     this.#local.set(sessionId, (this.#local.get(sessionId) ?? 0) + 1);
@@ -83,6 +88,7 @@ export class RedisPresence implements Presence {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
+    this.redis.commands.off('ready', this.#onReady);
     const { commands } = this.redis;
     if (commands.status === 'ready') {
       const pipeline = commands.pipeline();
