@@ -10,7 +10,7 @@ import { migrations } from '../src/db/migrations/index.js';
 import { openStore, type Store } from '../src/db/store.js';
 import { call, register } from './support/http.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
-import { spawnServer, type ServerProcess } from './support/server.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import { needsPostgres } from './support/services.js';
 
 describe('two instances starting at once on an empty PostgreSQL database', { skip: needsPostgres() }, () => {
@@ -21,7 +21,7 @@ describe('two instances starting at once on an empty PostgreSQL database', { ski
   before(async () => {
     database = await createThrowawayDatabase('sm_concurrent');
     const env = { DATABASE_URL: database.url };
-    startup = await Promise.allSettled([spawnServer(env), spawnServer(env)]);
+    startup = await Promise.allSettled([startServerProcess(env), startServerProcess(env)]);
     for (const result of startup) if (result.status === 'fulfilled') servers.push(result.value);
   });
 

@@ -137,7 +137,7 @@ describe('SIGTERM during load', { skip: needsPostgres() }, () => {
       t.diagnostic(
         `exit ${code} after ${tookMs} ms; requests by outcome: ${JSON.stringify(Object.fromEntries(tally))}`,
       );
-      assert.equal(code, 0, `exit code; stderr: ${server.stderr().slice(-2_000)}`);
+      assert.equal(code, 0, `exit code; stderr: ${server.output().slice(-2_000)}`);
       assert.ok(tookMs < 10_000, `exited ${tookMs} ms after SIGTERM`);
 
       for (const socket of sockets) assert.equal(await socket.closeCode(1_000), 1012);

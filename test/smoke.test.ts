@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { needsPostgres } from './support/services.js';
-import { REPO_ROOT, spawnServer, type ServerProcess } from './support/server.js';
+import { REPO_ROOT, startServerProcess, type ServerProcess } from './support/server-process.js';
 
 const SMOKE = join(REPO_ROOT, 'scripts/smoke.sh');
 
@@ -45,10 +45,10 @@ function smokeSuite(kind: 'pglite' | 'postgres') {
       before(async () => {
         if (kind === 'postgres') {
           database = await createThrowawayDatabase('sm_smoke');
-          server = await spawnServer({ DATABASE_URL: database.url });
+          server = await startServerProcess({ DATABASE_URL: database.url });
         } else {
           dataDir = await mkdtemp(join(tmpdir(), 'streammeon-smoke-'));
-          server = await spawnServer({ DATA_DIR: dataDir });
+          server = await startServerProcess({ DATA_DIR: dataDir });
         }
       });
 

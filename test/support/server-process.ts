@@ -1,78 +1,102 @@
+/**
+ * Real server processes for end-to-end tests: `node --import tsx src/main.ts`, exactly as an
+ * operator would start it, on a free port, with only the environment the test gives it.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** A server started as its own process, the way `npm start` runs it. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A server started as its own process. */
 export interface ServerProcess {
   child: ChildProcess;
+  /** `http://127.0.0.1:PORT` */
   baseUrl: string;
+  /** `ws://127.0.0.1:PORT` */
   wsUrl: string;
-  /** What the process wrote to stderr (for failure messages). */
-  stderr(): string;
+  /** Everything the process wrote to stdout and stderr so far (start-up failures land here). */
+  output(): string;
   /** SIGTERM, then SIGKILL after `ms`; resolves with the exit code. */
   stop(ms?: number): Promise<number | null>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** A port nobody listens on right now (the kernel picks it; we let go of it at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
     const server = createServer();
-    server.once('error', reject);
+    server.unref();
+    server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
     });
   });
 }
 
-/** Spawns `src/main.ts` with `env` on a free port and waits until /health answers 200. */
+/**
+ * Spawns src/main.ts with `env` (plus PATH and HOME: nothing else leaks in from the test's own
+ * environment, so a CI-wide DATABASE_URL cannot change which store a test server uses) on a free
+ * port, and resolves once /health answers 200. Rejects with the process's output if it exits or
+ * is not healthy in time.
+ */
 export async function startServerProcess(
   env: Record<string, string>,
-  timeoutMs = 30_000,
+  options: { timeoutMs?: number } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: REPO_ROOT,
     env: {
-      ...process.env,
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
       NODE_ENV: 'test',
+      JWT_SECRET: 'server-process-test-secret',
       LOG_LEVEL: 'warn',
-      JWT_SECRET: 'test-secret-that-is-long-enough',
       HOST: '127.0.0.1',
       ...env,
       PORT: String(port),
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${stderr}`);
-    try {
-      const res = await fetch(`${baseUrl}/health`);
-      if (res.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server not healthy within ${timeoutMs} ms: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+
+  const server: ServerProcess = {
     child,
-    baseUrl,
+    baseUrl: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
-    stderr: () => stderr,
+    output: () => output,
     async stop(ms = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
+
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (Date.now() < deadline && !gone) {
+    try {
+      const res = await fetch(`${server.baseUrl}/health`);
+      if (res.status === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await server.stop();
+  throw new Error(
+    `server on port ${port} ${gone ? `exited with ${child.exitCode}` : 'was not healthy in time'}:\n${output}`,
+  );
 }
