@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { requestToken, type Authenticator, type Caller } from '../http/authenticate.js';
@@ -84,5 +86,24 @@ export async function admit(
     socket.close(CloseCode.ended, 'Session has ended');
     return undefined;
   }
-  return socket.readyState === 1 ? { caller, session } : undefined;
+  if (socket.readyState !== 1) return undefined;
+  releaseUpgradeRequest(socket, request);
+  return { caller, session };
+}
+
+/** Errors of an admitted socket (a reset, a malformed frame): ws closes the socket itself. */
+function ignoreSocketError(): void {}
+
+/**
+ * Lets the upgrade request be collected once the socket is admitted. @fastify/websocket routes the
+ * upgrade through Fastify with a ServerResponse assigned to the TCP socket, and closes over the
+ * request in its 'error' listener; both would keep the request, its headers, the URL with the
+ * token and Fastify's request state (~7 KiB measured) alive as long as the socket. Node's own
+ * `detachSocket` undoes the assignment; the listener is swapped for one that holds nothing.
+ */
+function releaseUpgradeRequest(socket: WebSocket, request: FastifyRequest): void {
+  const tcp = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
+  tcp._httpMessage?.detachSocket(tcp);
+  socket.removeAllListeners('error');
+  socket.on('error', ignoreSocketError);
 }
