@@ -217,6 +217,41 @@ describe('/ws/live', () => {
     assert.equal(listed.viewer_count, 2);
   });
 
+  test('viewers joining at once are each counted once in views_total', async () => {
+    const { vendor, session } = await goLive(server.baseUrl);
+    const vendorSocket = await watch(session.session_id, vendor.token);
+    const users = await Promise.all(Array.from({ length: 25 }, () => register(server.baseUrl)));
+    // Two tabs each for the first five: still 25 unique viewers.
+    const tokens = [...users, ...users.slice(0, 5)].map((u) => u.token);
+    const sockets = await Promise.all(tokens.map((t) => watch(session.session_id, t)));
+    await vendorSocket.waitFor((m) => m.type === 'views_total' && m.total === 25);
+    const rest = await call(server.baseUrl, 'GET', `/live/sessions/${session.session_id}`);
+    assert.equal(rest.body.views_total, 25);
+    assert.ok(sockets.every((s) => s.messages[1].total >= 1 && s.messages[1].total <= 25));
+  });
+
+  test('a viewer connecting right after the end is closed with 4410 while others watch', async () => {
+    const { vendor, session } = await goLive(server.baseUrl);
+    const watching = await watch(session.session_id, (await register(server.baseUrl)).token);
+    await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, { token: vendor.token });
+    assert.equal(await watching.closeCode(), 1000);
+    const late = await open(`/ws/live/${session.session_id}?token=${(await register(server.baseUrl)).token}`);
+    assert.equal(await late.closeCode(), 4410);
+    assert.equal(late.messages.length, 0);
+  });
+
+  test('a viewer connecting right after the end is closed with 4410 even when nobody was watching', async () => {
+    const { vendor, session } = await goLive(server.baseUrl);
+    // A viewer came and went: the session's facts are cached as live, and no room hears the end.
+    const gone = await watch(session.session_id, (await register(server.baseUrl)).token);
+    gone.close();
+    await gone.closed;
+    await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, { token: vendor.token });
+    const late = await open(`/ws/live/${session.session_id}?token=${(await register(server.baseUrl)).token}`);
+    assert.equal(await late.closeCode(), 4410);
+    assert.equal(late.messages.length, 0, 'no opening events for an ended session');
+  });
+
   test('ending the session sends session_ended, then closes every socket with 1000', async () => {
     const { vendor, session } = await goLive(server.baseUrl);
     const viewers = [

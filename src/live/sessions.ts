@@ -30,7 +30,8 @@ export interface SessionPage {
   next_cursor: string | null;
 }
 
-interface SessionRow {
+/** A session's own fields, without the counts that change by the second. */
+export interface SessionFacts {
   id: string;
   title: string;
   is_live: boolean;
@@ -38,6 +39,9 @@ interface SessionRow {
   ended_at: Date | null;
   vendor_id: UserId;
   vendor_name: string;
+}
+
+interface SessionRow extends SessionFacts {
   views_total: number;
 }
 
@@ -80,13 +84,22 @@ export class Sessions {
     return this.#toSession(row, await this.presence.count(row.id));
   }
 
-  /** The live row of a session, without counts, for the realtime layer's admission checks. */
-  async find(id: string): Promise<{ id: string; vendor_id: UserId; is_live: boolean } | undefined> {
+  /** A session's own fields, without counts (the realtime layer's admission checks). */
+  async find(id: string): Promise<SessionFacts | undefined> {
     if (!isSessionId(id)) return undefined;
     return this.db
-      .selectFrom('live_sessions')
-      .select(['id', 'vendor_id', 'is_live'])
-      .where('id', '=', id)
+      .selectFrom('live_sessions as s')
+      .innerJoin('users as u', 'u.id', 's.vendor_id')
+      .select([
+        's.id',
+        's.title',
+        's.is_live',
+        's.started_at',
+        's.ended_at',
+        's.vendor_id',
+        'u.name as vendor_name',
+      ])
+      .where('s.id', '=', id)
       .executeTakeFirst();
   }
 
@@ -162,17 +175,22 @@ export class Sessions {
   }
 
   #toSession(row: SessionRow, viewerCount: number): LiveSession {
-    const end = row.ended_at ? row.ended_at.getTime() : this.clock.now();
+    return this.present(row, viewerCount, row.views_total);
+  }
+
+  /** The API's view of a session from its facts and its current counts. */
+  present(facts: SessionFacts, viewerCount: number, viewsTotal: number): LiveSession {
+    const end = facts.ended_at ? facts.ended_at.getTime() : this.clock.now();
     return {
-      session_id: row.id,
-      title: row.title,
-      vendor: { id: row.vendor_id, name: row.vendor_name },
-      is_live: row.is_live,
-      started_at: row.started_at.toISOString(),
-      ended_at: row.ended_at ? row.ended_at.toISOString() : null,
-      viewer_count: row.is_live ? viewerCount : 0,
-      views_total: row.views_total,
-      live_duration_seconds: Math.max(0, Math.floor((end - row.started_at.getTime()) / 1000)),
+      session_id: facts.id,
+      title: facts.title,
+      vendor: { id: facts.vendor_id, name: facts.vendor_name },
+      is_live: facts.is_live,
+      started_at: facts.started_at.toISOString(),
+      ended_at: facts.ended_at ? facts.ended_at.toISOString() : null,
+      viewer_count: facts.is_live ? viewerCount : 0,
+      views_total: viewsTotal,
+      live_duration_seconds: Math.max(0, Math.floor((end - facts.started_at.getTime()) / 1000)),
     };
   }
 }

@@ -1,17 +1,65 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, UserId } from '../db/schema.js';
 
+/** Viewers gathered for one session while its previous insert runs; one statement records them all. */
+interface Batch {
+  users: Set<UserId>;
+  total: Promise<number>;
+}
+
 /** Unique viewers per session, persisted so `views_total` survives restarts. */
 export class Views {
+  /** Per session: the batch still taking viewers. */
+  readonly #gathering = new Map<string, Batch>();
+  /** Per session: the insert running now; the next batch starts when it is done. */
+  readonly #running = new Map<string, Promise<number>>();
+
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Adds `userId` to the session's unique viewers (once, however often it is called). */
-  async record(sessionId: string, userId: UserId): Promise<void> {
-    await this.db
-      .insertInto('session_views')
-      .values({ session_id: sessionId, user_id: userId })
-      .onConflict((oc) => oc.columns(['session_id', 'user_id']).doNothing())
-      .execute();
+  /**
+   * Adds `userId` to the session's unique viewers and resolves with the total that includes it.
+   * Viewers joining while a session's previous insert is in flight are recorded together in the
+   * next one, so a join storm costs a few statements rather than one per viewer.
+   */
+  recordAndTotal(sessionId: string, userId: UserId): Promise<number> {
+    let batch = this.#gathering.get(sessionId);
+    if (!batch) {
+      const previous = this.#running.get(sessionId) ?? Promise.resolve(0);
+      const created = { users: new Set<UserId>() } as Batch;
+      // A failed previous batch already failed its own viewers; this one still runs.
+      const total = previous.catch(() => 0).then(() => this.#insert(sessionId, created));
+      created.total = total;
+      this.#gathering.set(sessionId, created);
+      this.#running.set(sessionId, total);
+      const forget = () => {
+        if (this.#running.get(sessionId) === total) this.#running.delete(sessionId);
+      };
+      total.then(forget, forget);
+      batch = created;
+    }
+    batch.users.add(userId);
+    return batch.total;
+  }
+
+  async #insert(sessionId: string, batch: Batch): Promise<number> {
+    // From here on, new viewers gather in the next batch.
+    if (this.#gathering.get(sessionId) === batch) this.#gathering.delete(sessionId);
+    const values = [...batch.users].map((user_id) => ({ session_id: sessionId, user_id }));
+    // One statement: the count runs on the snapshot from before the insert, so add what it added.
+    const row = await this.db
+      .with('added', (db) =>
+        db
+          .insertInto('session_views')
+          .values(values)
+          .onConflict((oc) => oc.columns(['session_id', 'user_id']).doNothing())
+          .returning('user_id'),
+      )
+      .selectNoFrom([
+        sql<number>`(select count(*)::int from session_views where session_id = ${sessionId})
+          + (select count(*)::int from added)`.as('n'),
+      ])
+      .executeTakeFirstOrThrow();
+    return row.n;
   }
 
   async total(sessionId: string): Promise<number> {

@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import { requestToken, type Authenticator, type Caller } from '../http/authenticate.js';
 import { HttpError } from '../http/errors.js';
-import type { Sessions } from '../live/sessions.js';
+import type { SessionFacts } from '../live/sessions.js';
 import { CloseCode } from './peer.js';
 
 /** A client frame as ws hands it over. */
@@ -57,8 +57,11 @@ export class Inbox {
 /** Who connected, to which live session. */
 export interface Admission {
   caller: Caller;
-  session: NonNullable<Awaited<ReturnType<Sessions['find']>>>;
+  session: SessionFacts;
 }
+
+/** Finds a session's facts by id (a SessionDirectory's lookup). */
+export type SessionLookup = (id: string) => Promise<SessionFacts | undefined>;
 
 /**
  * The admission check both realtime endpoints share: a valid token (else close 4401), a known
@@ -68,7 +71,7 @@ export async function admit(
   socket: WebSocket,
   request: FastifyRequest<{ Params: { session_id: string } }>,
   auth: Authenticator,
-  sessions: Sessions,
+  lookup: SessionLookup,
 ): Promise<Admission | undefined> {
   let caller: Caller;
   try {
@@ -77,7 +80,7 @@ export async function admit(
     socket.close(CloseCode.unauthorized, error instanceof HttpError ? error.detail : 'Not authenticated');
     return undefined;
   }
-  const session = await sessions.find(request.params.session_id);
+  const session = await lookup(request.params.session_id);
   if (!session) {
     socket.close(CloseCode.notFound, 'Session not found');
     return undefined;

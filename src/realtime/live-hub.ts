@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Comment } from '../live/comments.js';
 import type { LiveEvents } from '../live/events.js';
@@ -27,6 +28,8 @@ export interface LiveHubOptions {
 /** One session's peers on this instance, and the state of its coalesced count events. */
 class Room {
   readonly peers = new Set<Peer>();
+  /** When this room subscribed to the bus (performance.now()): it hears every message since. */
+  readonly subscribedAt = performance.now();
   unsubscribe: () => void = () => undefined;
   lastCount = -1;
   lastViews = -1;
@@ -53,6 +56,7 @@ export class LiveHub implements LiveEvents {
   readonly #rooms = new Map<string, Room>();
   readonly #hubId = crypto.randomUUID();
   readonly #recount: NodeJS.Timeout;
+  readonly #endedListeners: ((sessionId: string) => void)[] = [];
 
   constructor(
     private readonly bus: Bus,
@@ -85,9 +89,10 @@ export class LiveHub implements LiveEvents {
 
   /**
    * Adds a peer to its session's room. `counted` peers (non-vendors) count in `viewer_count`.
-   * The caller holds the peer (Peer.hold) until its opening messages are sent.
+   * The caller holds the peer (Peer.hold) until its opening messages are sent. Returns when the
+   * room subscribed to the bus: facts read after that moment cannot have missed the session's end.
    */
-  join(sessionId: string, peer: Peer, counted: boolean): void {
+  join(sessionId: string, peer: Peer, counted: boolean): number {
     let room = this.#rooms.get(sessionId);
     if (!room) {
       const created = new Room(sessionId);
@@ -96,10 +101,25 @@ export class LiveHub implements LiveEvents {
       room = created;
     }
     room.peers.add(peer);
-    if (!counted) return;
-    this.presence.add(sessionId);
+    if (counted) {
+      this.presence.add(sessionId);
+      room.announce = true;
+      this.#schedule(room);
+    }
+    return room.subscribedAt;
+  }
+
+  /** A unique view was recorded: recount soon and tell the other instances. */
+  viewsChanged(sessionId: string): void {
+    const room = this.#rooms.get(sessionId);
+    if (!room) return;
     room.announce = true;
     this.#schedule(room);
+  }
+
+  /** Calls `listener` with the id of every session whose end this instance hears of. */
+  onSessionEnded(listener: (sessionId: string) => void): void {
+    this.#endedListeners.push(listener);
   }
 
   /** Removes a peer that went away. */
@@ -117,6 +137,11 @@ export class LiveHub implements LiveEvents {
       room.announce = true;
       this.#schedule(room);
     }
+  }
+
+  /** Viewer connections of a session across all instances. */
+  count(sessionId: string): Promise<number> {
+    return this.presence.count(sessionId);
   }
 
   /** Peers on this instance and the bytes queued to them but not yet sent. */
@@ -153,6 +178,7 @@ export class LiveHub implements LiveEvents {
           peer.close(CloseCode.normal, 'session ended');
         }
         this.#drop(room);
+        for (const listener of this.#endedListeners) listener(room.sessionId);
         return;
       }
       case PRESENCE:

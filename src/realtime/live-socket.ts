@@ -6,6 +6,7 @@ import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import type { LiveHub } from './live-hub.js';
+import type { SessionDirectory } from './session-directory.js';
 import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import { admit, Inbox } from './admission.js';
 import { errorCodeOf, parseClientMessage } from './client-message.js';
@@ -18,6 +19,7 @@ export interface LiveSocketDeps {
   sessions: Sessions;
   comments: Comments;
   views: Views;
+  directory: SessionDirectory;
   hub: LiveHub;
   heartbeat: Heartbeat;
   limits: PeerLimits;
@@ -37,18 +39,15 @@ export interface LiveSocketDeps {
 export function liveSocketHandler(deps: LiveSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
     const inbox = new Inbox(socket);
-    const admission = await admit(socket, request, deps.auth, deps.sessions);
+    const admission = await admit(socket, request, deps.auth, (id) => deps.directory.lookup(id));
     if (!admission) return;
     const { caller, session } = admission;
 
     // Vendors never count as viewers, nor in unique views; every other user counts once.
     const counted = caller.role !== 'vendor';
-    if (counted) await deps.views.record(session.id, caller.userId);
-    if (socket.readyState !== 1) return;
-
     const peer = new Peer(socket, deps.limits, deps.onDropped);
     peer.hold();
-    deps.hub.join(session.id, peer, counted);
+    const subscribedAt = deps.hub.join(session.id, peer, counted);
     deps.heartbeat.add(peer);
     socket.once('close', () => {
       deps.heartbeat.delete(peer);
@@ -56,7 +55,19 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
     });
 
     try {
-      const info = await deps.sessions.get(session.id);
+      // The room now hears the session's end; facts read after it subscribed cannot have missed
+      // it. In a join storm, all of this is a handful of statements shared by every joiner.
+      const [facts, viewsTotal, viewerCount] = await Promise.all([
+        deps.directory.lookup(session.id, subscribedAt),
+        counted ? deps.views.recordAndTotal(session.id, caller.userId) : deps.views.total(session.id),
+        deps.hub.count(session.id),
+      ]);
+      if (counted) deps.hub.viewsChanged(session.id);
+      if (!facts?.is_live) {
+        peer.close(CloseCode.ended, 'Session has ended');
+        return;
+      }
+      const info = deps.sessions.present(facts, viewerCount, viewsTotal);
       peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
       peer.sendFirst({ type: 'views_total', total: info.views_total });
       peer.sendFirst({
@@ -71,15 +82,6 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
         viewer_count: info.viewer_count,
         views_total: info.views_total,
       });
-      if (!info.is_live) {
-        peer.sendFirst({
-          type: 'session_ended',
-          session_id: info.session_id,
-          ended_at: info.ended_at,
-          live_duration_seconds: info.live_duration_seconds,
-        });
-        peer.close(CloseCode.normal, 'session ended');
-      }
     } finally {
       peer.release();
     }

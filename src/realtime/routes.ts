@@ -8,6 +8,7 @@ import type { LiveHub } from './live-hub.js';
 import { liveSocketHandler } from './live-socket.js';
 import type { Heartbeat, Peer, PeerLimits } from './peer.js';
 import type { SignalHub } from './signal-hub.js';
+import { SessionDirectory } from './session-directory.js';
 import { signalSocketHandler } from './signal-socket.js';
 
 export interface RealtimeRoutesOptions {
@@ -27,6 +28,9 @@ const Params = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
 export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (app, options) => {
   const onDropped = (_peer: Peer, bufferedBytes: number) =>
     app.log.warn({ bufferedBytes }, 'dropped a peer that stopped reading');
+  // One read of a session's facts serves a whole join storm; an end heard on the bus evicts them.
+  const directory = new SessionDirectory(options.sessions);
+  options.liveHub.onSessionEnded((sessionId) => directory.ended(sessionId));
   // Comments are rare per person; signaling bursts ICE candidates.
   const liveLimits: PeerLimits = {
     maxBufferedBytes: options.maxBufferedBytes,
@@ -47,6 +51,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
       sessions: options.sessions,
       comments: options.comments,
       views: options.views,
+      directory,
       hub: options.liveHub,
       heartbeat: options.heartbeat,
       limits: liveLimits,
@@ -60,7 +65,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
     { websocket: true, schema: { params: Params } },
     signalSocketHandler({
       auth: options.auth,
-      sessions: options.sessions,
+      directory,
       hub: options.signalHub,
       heartbeat: options.heartbeat,
       limits: signalLimits,

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Authenticator } from '../http/authenticate.js';
-import type { Sessions } from '../live/sessions.js';
 import { admit, Inbox } from './admission.js';
 import { parseClientMessage, type ClientMessage } from './client-message.js';
 import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
+import type { SessionDirectory } from './session-directory.js';
 import type { SignalHub, SignalPeer } from './signal-hub.js';
 
 /** Signaling frames may be this large: an SDP offer with many candidates is tens of KiB. */
@@ -19,7 +19,7 @@ const RELAYED = new Set(['offer', 'answer', 'candidate', 'bye']);
 
 export interface SignalSocketDeps {
   auth: Authenticator;
-  sessions: Sessions;
+  directory: SessionDirectory;
   hub: SignalHub;
   heartbeat: Heartbeat;
   limits: PeerLimits;
@@ -40,7 +40,7 @@ export interface SignalSocketDeps {
 export function signalSocketHandler(deps: SignalSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
     const inbox = new Inbox(socket);
-    const admission = await admit(socket, request, deps.auth, deps.sessions);
+    const admission = await admit(socket, request, deps.auth, (id) => deps.directory.lookup(id));
     if (!admission) return;
     const { caller, session } = admission;
     await inbox.waitForFrame(ROLE_WAIT_MS);

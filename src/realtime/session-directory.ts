@@ -1,0 +1,47 @@
+import { performance } from 'node:perf_hooks';
+import type { SessionFacts, Sessions } from '../live/sessions.js';
+
+interface Entry {
+  /** When the read started (performance.now()), to tell reads before and after a subscription. */
+  readAt: number;
+  facts: Promise<SessionFacts | undefined>;
+}
+
+/**
+ * Session facts for the realtime endpoints' admission, read from the database once per session
+ * for a whole join storm instead of once per connection. Concurrent lookups share one read.
+ *
+ * A cached "live" may be stale by up to `ttlMs`; `lookup(id, freshAfter)` forces a read that
+ * started after `freshAfter`, which is how a room that just subscribed to the bus makes sure it
+ * did not miss the session's end (see live-socket.ts).
+ */
+export class SessionDirectory {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly ttlMs = 2_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  lookup(id: string, freshAfter = Number.NEGATIVE_INFINITY): Promise<SessionFacts | undefined> {
+    const now = performance.now();
+    const cached = this.#entries.get(id);
+    if (cached && cached.readAt >= freshAfter && now - cached.readAt < this.ttlMs) return cached.facts;
+    const entry: Entry = { readAt: now, facts: this.sessions.find(id) };
+    // A failed read is not remembered: the next lookup tries again.
+    entry.facts.catch(() => this.forget(id, entry));
+    if (this.#entries.size >= this.maxEntries) this.#entries.clear();
+    this.#entries.set(id, entry);
+    return entry.facts;
+  }
+
+  /** The session ended (heard from the bus): nothing cached may admit anyone into it now. */
+  ended(id: string): void {
+    this.#entries.delete(id);
+  }
+
+  private forget(id: string, entry: Entry): void {
+    if (this.#entries.get(id) === entry) this.#entries.delete(id);
+  }
+}
