@@ -58,7 +58,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const app = Fastify({
     logger: { level: config.logLevel },
-    trustProxy: true,
+    trustProxy: config.trustProxy,
     // Deep or huge JSON from a client is refused before it costs anything.
     bodyLimit: 256 * 1024,
     frameworkErrors,

@@ -19,6 +19,12 @@ export interface Config {
   /** `'*'` or an explicit list of allowed origins. */
   corsOrigins: '*' | string[];
   /**
+   * Which direct peers are believed when they say, in X-Forwarded-For, whom they forward for
+   * (Fastify's trustProxy): per-IP rate limits count that address. `true` believes anyone, which
+   * lets a client exposed to the internet pick its own address and escape those limits.
+   */
+  trustProxy: boolean | string;
+  /**
    * Extra sources the web app's pages may connect to (Content-Security-Policy `connect-src`),
    * beyond their own origin and any https:/wss: address: e.g. an http:// API address in a LAN.
    */
@@ -148,6 +154,20 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  // By default only proxies on this host or a private network are believed.
+  const trustRaw = env.TRUST_PROXY?.trim() || 'loopback,linklocal,uniquelocal';
+  let trustProxy: boolean | string = trustRaw;
+  if (trustRaw === 'true' || trustRaw === 'false') trustProxy = trustRaw === 'true';
+  else {
+    for (const entry of trustRaw.split(',').map((e) => e.trim())) {
+      if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(entry)) {
+        problems.push(
+          `TRUST_PROXY must be true, false, or addresses/CIDRs/loopback,linklocal,uniquelocal separated by commas (got "${entry}")`,
+        );
+      }
+    }
+  }
+
   const appId = env.AGORA_APP_ID?.trim();
   const appCertificate = env.AGORA_APP_CERTIFICATE?.trim();
   if (Boolean(appId) !== Boolean(appCertificate)) {
@@ -192,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     accessTtlMin: int('ACCESS_TTL_MIN', 120, 1, 60 * 24 * 365),
     corsOrigins,
+    trustProxy,
     cspConnectSrc,
     agora: appId && appCertificate ? { appId, appCertificate } : undefined,
     iceServers,

@@ -221,6 +221,24 @@ for (const mode of MODES) {
       assert.equal((await back.waitForType('session_info')).is_live, true);
     });
 
+    test('X-Forwarded-For names the client only when a trusted proxy sends it', async () => {
+      const login = (base: string, forwardedFor: string) =>
+        call(base, 'POST', '/auth/login', {
+          body: { email: `nobody-${crypto.randomUUID()}@example.com`, password: 'x' },
+          headers: { 'x-forwarded-for': forwardedFor },
+        });
+      // A proxy on this host (trusted by default): each client it forwards has its own budget.
+      const proxied = await start({ RATE_LIMIT_AUTH_IP: '1/1m' });
+      assert.equal((await login(proxied.baseUrl, '203.0.113.1')).status, 400);
+      assertLimited(await login(proxied.baseUrl, '203.0.113.1'), /from your address/);
+      assert.equal((await login(proxied.baseUrl, '203.0.113.2')).status, 400);
+      // A peer nobody trusts cannot pick a new address per request to escape the limit.
+      const direct = await start({ RATE_LIMIT_AUTH_IP: '1/1m', TRUST_PROXY: 'false' });
+      assert.equal((await login(direct.baseUrl, '203.0.113.1')).status, 400);
+      assertLimited(await login(direct.baseUrl, '203.0.113.2'), /from your address/);
+      assertLimited(await login(direct.baseUrl, '198.51.100.7'), /from your address/);
+    });
+
     test('RATE_LIMITS=off lifts every limit', async () => {
       const { baseUrl } = await start({
         RATE_LIMITS: 'off',
