@@ -118,7 +118,8 @@ for (const mode of MODES) {
     });
 
     test('attempts naming one email are limited in any letter case, other emails are not', async () => {
-      const { baseUrl } = await start({ RATE_LIMIT_AUTH_EMAIL: '3/3s' });
+      const server = await start({ RATE_LIMIT_AUTH_EMAIL: '3/3s' });
+      const { baseUrl } = server;
       const user = await register(baseUrl);
       const email = user.user.email;
       // The registration was the first attempt naming this email.
@@ -139,6 +140,23 @@ for (const mode of MODES) {
       await sleep(retryAfter * 1000 + 200);
       const ok = await call(baseUrl, 'POST', '/auth/login', { body: { email, password: 'correct horse' } });
       assert.equal(ok.status, 200);
+      if (server.config.redisUrl) {
+        // The shared counters do not hold anyone's email address.
+        const redis = new Redis(server.config.redisUrl);
+        try {
+          const keys = await redis.keys(`${server.config.redisPrefix}rl:*`);
+          assert.ok(
+            keys.some((k) => k.includes('auth-email:')),
+            keys.join(' '),
+          );
+          assert.deepEqual(
+            keys.filter((k) => k.toLowerCase().includes(email.toLowerCase())),
+            [],
+          );
+        } finally {
+          redis.disconnect();
+        }
+      }
     });
 
     test('comments share one budget per user over REST and WebSocket', async () => {

@@ -358,6 +358,25 @@ describe('security', { skip: needsPostgres() }, () => {
       await browser?.close();
     });
 
+    test('the Agora demo and Swagger UI load under the policy without a violation', async () => {
+      for (const [path, ready] of [
+        ['/examples/web/', '[data-testid="signin-form"]'],
+        ['/docs/', '.swagger-ui .info'],
+      ] as const) {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (error) => problems.push(error.message));
+        page.on('console', (message) => {
+          if (/Content.Security.Policy/i.test(message.text())) problems.push(message.text());
+        });
+        await page.goto(server.baseUrl + path);
+        await page.locator(ready).first().waitFor({ timeout: 20_000 });
+        await page.waitForTimeout(300);
+        assert.deepEqual(problems, [], path);
+        await page.close();
+      }
+    });
+
     test('a payload in a vendor name and title renders as text, and injected HTML cannot run script', async () => {
       const payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
       const reg = await call(server.baseUrl, 'POST', '/auth/register', {

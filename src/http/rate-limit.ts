@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { RateLimitConfig, RateRule } from '../config.js';
@@ -70,9 +71,11 @@ export async function registerRateLimits(
     };
   };
   const clientIp = (request: FastifyRequest) => normalizeIP(request.ip);
+  // Hashed: the counters (in Redis, possibly shared) need not hold anyone's email address.
   const email = (request: FastifyRequest) => {
     const value = (request.body as { email?: unknown } | undefined)?.email;
-    return typeof value === 'string' ? value.trim().toLowerCase() : undefined;
+    if (typeof value !== 'string') return undefined;
+    return createHash('sha256').update(value.trim().toLowerCase()).digest('base64url');
   };
 
   const authPerIp = check(
