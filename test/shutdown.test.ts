@@ -178,3 +178,32 @@ describe('SIGTERM during load', { skip: needsPostgres() }, () => {
     },
   );
 });
+
+describe('SIGTERM with a client that never answers', () => {
+  test(
+    'a socket that ignores the close handshake is cut off, not waited for (ws alone waits 30 s)',
+    { timeout: 30_000 },
+    async (t) => {
+      const server = await startServerProcess({ DATA_DIR: 'memory://' });
+      try {
+        const { session } = await goLive(server.baseUrl);
+        const viewer = await register(server.baseUrl);
+        const socket = await TestSocket.open(
+          `${server.wsUrl}/ws/live/${session.session_id}?token=${viewer.token}`,
+        );
+        await socket.waitForType('session_info');
+        // The phone went into a tunnel: its TCP connection stays up but it reads nothing any more.
+        (socket.ws as any)._socket.pause();
+        const signalledAt = Date.now();
+        const code = await server.stop(15_000);
+        const tookMs = Date.now() - signalledAt;
+        t.diagnostic(`exit ${code} after ${tookMs} ms`);
+        assert.equal(code, 0, server.output().slice(-2_000));
+        assert.ok(tookMs < 5_000, `exited ${tookMs} ms after SIGTERM`);
+        socket.ws.terminate();
+      } finally {
+        await server.stop(1_000);
+      }
+    },
+  );
+});
