@@ -56,6 +56,9 @@ class PrivateRedis {
         }
       });
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+      child.once('error', (error) =>
+        reject(new Error(`cannot run redis-server (${error.message}): apt-get install redis-server`)),
+      );
     });
   }
 
