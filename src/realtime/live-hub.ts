@@ -36,6 +36,8 @@ class Room {
   lastTickAt = 0;
   timer: NodeJS.Timeout | undefined;
   ticking = false;
+  /** Frames published this event-loop turn, sent together at its end (see #flush). */
+  outbox: Buffer[] = [];
   /** A change arrived during a tick: tick again after it. */
   again = false;
   /** This instance's presence changed since the last tick: tell the other instances. */
@@ -166,12 +168,11 @@ export class LiveHub implements LiveEvents {
 
   #onMessage(room: Room, message: string): void {
     switch (message[0]) {
-      case FRAME: {
-        const frame = Buffer.from(message.slice(1));
-        for (const peer of room.peers) peer.send(frame);
+      case FRAME:
+        this.#broadcast(room, Buffer.from(message.slice(1)));
         return;
-      }
       case ENDED: {
+        this.#flush(room);
         const frame = Buffer.from(message.slice(1));
         for (const peer of room.peers) {
           peer.send(frame);
@@ -187,6 +188,24 @@ export class LiveHub implements LiveEvents {
       default:
         this.log.warn({ message: message.slice(0, 40) }, 'unknown live bus message');
     }
+  }
+
+  /**
+   * Queues a frame for every peer of the room. The first frame of an event-loop turn schedules
+   * the flush; frames published in the same turn (a burst of comments) go out with it.
+   */
+  #broadcast(room: Room, frame: Buffer): void {
+    if (room.outbox.push(frame) === 1) setImmediate(this.#flushLater, room);
+  }
+
+  readonly #flushLater = (room: Room) => this.#flush(room);
+
+  /** Sends the room's queued frames: one write per peer, however many frames. */
+  #flush(room: Room): void {
+    const frames = room.outbox;
+    if (frames.length === 0) return;
+    room.outbox = [];
+    for (const peer of room.peers) peer.sendAll(frames);
   }
 
   #schedule(room: Room): void {
@@ -216,13 +235,11 @@ export class LiveHub implements LiveEvents {
       if (this.#rooms.get(room.sessionId) !== room) return;
       if (count !== room.lastCount) {
         room.lastCount = count;
-        const frame = Buffer.from(JSON.stringify({ type: 'viewer_count', count }));
-        for (const peer of room.peers) peer.send(frame);
+        this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'viewer_count', count })));
       }
       if (views !== room.lastViews) {
         room.lastViews = views;
-        const frame = Buffer.from(JSON.stringify({ type: 'views_total', total: views }));
-        for (const peer of room.peers) peer.send(frame);
+        this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'views_total', total: views })));
       }
     } catch (error) {
       // The database or Redis hiccuped: keep the last values; the next change or recount retries.

@@ -67,6 +67,35 @@ export class Peer {
     this.#write(data);
   }
 
+  /**
+   * Sends several frames with one write to the TCP socket instead of one per frame: under load a
+   * room's messages of one event-loop turn reach each viewer in a single syscall.
+   */
+  sendAll(frames: readonly Buffer[]): void {
+    if (frames.length === 1 || this.#backlog) {
+      for (const frame of frames) this.send(frame);
+      return;
+    }
+    // ws writes each frame to its socket between cork() and uncork(); an outer cork makes the
+    // nested ones one writev. `_socket` is ws's TCP socket (not part of its typed API).
+    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    let corked = false;
+    for (const frame of frames) {
+      // Corked bytes count as unsent. Before they could pass the bound, hand them to the kernel,
+      // so the bound judges what the peer really left unread, not the burst being written.
+      if (corked && this.socket.bufferedAmount + frame.length > this.limits.maxBufferedBytes) {
+        tcp?.uncork();
+        corked = false;
+      }
+      if (!corked) {
+        tcp?.cork();
+        corked = true;
+      }
+      this.#write(frame);
+    }
+    if (corked) tcp?.uncork();
+  }
+
   /** Holds later `send`s and `close`s until `release`, so what `sendFirst` sends comes first. */
   hold(): void {
     this.#backlog ??= [];
