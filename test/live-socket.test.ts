@@ -27,6 +27,15 @@ describe('/ws/live', () => {
     await server.close();
   });
 
+  test('a plain HTTP request to the endpoint is answered 426 with a detail', async () => {
+    const { session } = await goLive(server.baseUrl);
+    const res = await call(server.baseUrl, 'GET', `/ws/live/${session.session_id}`);
+    assert.equal(res.status, 426);
+    assert.match(res.body.detail, /WebSocket/);
+    const signal = await call(server.baseUrl, 'GET', `/ws/signal/${session.session_id}`);
+    assert.equal(signal.status, 426);
+  });
+
   test('a connection without a token is closed with 4401', async () => {
     const { session } = await goLive(server.baseUrl);
     const socket = await open(`/ws/live/${session.session_id}`);

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../http/authenticate.js';
 import type { Comments } from '../live/comments.js';
@@ -43,10 +43,12 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
     burst: 300,
   };
 
-  app.get(
-    '/ws/live/:session_id',
-    { websocket: true, schema: { params: Params } },
-    liveSocketHandler({
+  app.route<{ Params: { session_id: string } }>({
+    method: 'GET',
+    url: '/ws/live/:session_id',
+    schema: { params: Params, hide: true },
+    handler: upgradeRequired,
+    wsHandler: liveSocketHandler({
       auth: options.auth,
       sessions: options.sessions,
       comments: options.comments,
@@ -58,12 +60,14 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
       log: app.log,
       onDropped,
     }),
-  );
+  });
 
-  app.get(
-    '/ws/signal/:session_id',
-    { websocket: true, schema: { params: Params } },
-    signalSocketHandler({
+  app.route<{ Params: { session_id: string } }>({
+    method: 'GET',
+    url: '/ws/signal/:session_id',
+    schema: { params: Params, hide: true },
+    handler: upgradeRequired,
+    wsHandler: signalSocketHandler({
       auth: options.auth,
       directory,
       hub: options.signalHub,
@@ -72,5 +76,13 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
       log: app.log,
       onDropped,
     }),
-  );
+  });
 };
+
+/** A plain HTTP request to a WebSocket endpoint: say what it is instead of a bare 404. */
+async function upgradeRequired(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  await reply
+    .code(426)
+    .header('upgrade', 'websocket')
+    .send({ detail: 'This is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' });
+}
