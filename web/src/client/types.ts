@@ -1,41 +1,19 @@
 /** The shapes of the Streammeon REST and WebSocket contract, as the browser sees them. */
 
-export type Role = 'vendor' | 'user';
-export type UserId = string | number;
-
-export interface User {
-  id: UserId;
-  email: string;
-  name: string;
-  role: Role;
-  created_at: string;
-}
+// The server's own types: one definition of the contract (type-only, nothing reaches the bundle).
+export type { Role } from '../../../src/auth/tokens.js';
+export type { User } from '../../../src/auth/users.js';
+export type { UserId } from '../../../src/db/schema.js';
+export type { Comment } from '../../../src/live/comments.js';
+export type { LiveSession } from '../../../src/live/sessions.js';
+import type { User } from '../../../src/auth/users.js';
+import type { UserId } from '../../../src/db/schema.js';
+import type { Comment } from '../../../src/live/comments.js';
 
 export interface AuthResult {
   access_token: string;
   token_type: 'bearer';
   user: User;
-}
-
-export interface LiveSession {
-  session_id: string;
-  title: string;
-  vendor: { id: UserId; name: string };
-  is_live: boolean;
-  started_at: string;
-  ended_at: string | null;
-  viewer_count: number;
-  views_total: number;
-  live_duration_seconds: number;
-}
-
-export interface Comment {
-  id: string;
-  session_id: string;
-  user_id: UserId;
-  user_name: string;
-  message: string;
-  ts: string;
 }
 
 /** Server → client on `/ws/live/{id}`. */
