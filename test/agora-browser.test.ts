@@ -4,59 +4,26 @@
  * error; everything before it (sign-in, tokens from our routes, camera preview, mute) is real.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
 import { goLive, register } from './support/http.js';
-import { CHROMIUM, needsChromium } from './support/services.js';
+import { buildWebIfStale, launchChromium } from './support/browser.js';
+import { needsChromium } from './support/services.js';
 
 const APP_ID = '970CA35de60c44645bbae8a215061b33';
 const CERTIFICATE = '5CFd2fd1755d40ecb72977518be15d3b';
 const CHANNEL = '7d72365eb983485397e3e3f9d460bdda';
 const PASSWORD = 'correct horse'; // what test/support/http.ts register() uses
 
-const root = resolve(import.meta.dirname, '..');
-const builtPage = join(root, 'dist/web/examples/web/index.html');
-
-/** Newest modification time of the files under `dir`. */
-function newest(dir: string): number {
-  return Math.max(
-    ...readdirSync(dir, { withFileTypes: true }).map((entry) =>
-      entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
-    ),
-  );
-}
-
-/** Builds the web app unless dist already holds a build of the current demo sources. */
-function buildWebIfNeeded(): void {
-  if (existsSync(builtPage) && statSync(builtPage).mtimeMs >= newest(join(root, 'web/examples'))) return;
-  execFileSync('npm', ['run', 'build:web', '--silent'], { cwd: root, stdio: 'inherit' });
-}
-
 describe('Agora demo page', { skip: needsChromium() }, () => {
   let running: RunningApp;
   let browser: Browser;
 
   before(async () => {
-    buildWebIfNeeded();
+    buildWebIfStale();
     running = await startApp({ env: { AGORA_APP_ID: APP_ID, AGORA_APP_CERTIFICATE: CERTIFICATE } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--use-fake-device-for-media-stream',
-        '--use-fake-ui-for-media-stream',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

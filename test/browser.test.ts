@@ -4,8 +4,7 @@
  * everyone. Writes docs/screenshots/studio.png and watch.png.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -13,22 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
 import { call, goLive, register as registerByApi } from './support/http.js';
+import { buildWebIfStale, CHROMIUM_ARGS } from './support/browser.js';
 import { CHROMIUM, needsChromium } from './support/services.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const screenshots = join(repo, 'docs/screenshots');
-
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-];
 
 const WAIT = { timeout: 20_000 };
 
@@ -41,9 +29,7 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
 
   before(async () => {
     // `npm test` builds the pages first; a single file run by hand may not have.
-    if (!existsSync(join(repo, 'dist/web/index.html'))) {
-      execFileSync('npm', ['run', 'build:web'], { cwd: repo, stdio: 'inherit' });
-    }
+    buildWebIfStale();
     server = await startApp();
   });
 
@@ -278,9 +264,7 @@ describe('the web app as served by the API server', () => {
   const iceServers = [{ urls: 'stun:stun.example.org:3478' }];
 
   before(async () => {
-    if (!existsSync(join(repo, 'dist/web/index.html'))) {
-      execFileSync('npm', ['run', 'build:web'], { cwd: repo, stdio: 'inherit' });
-    }
+    buildWebIfStale();
     server = await startApp({ env: { ICE_SERVERS: JSON.stringify(iceServers) } });
   });
 
