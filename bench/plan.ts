@@ -18,6 +18,8 @@ export interface Plan {
   reportPath: string;
   /** Hand-written notes on the committed run, merged into RESULTS.md when they name its start. */
   notesPath: string;
+  /** The last soak's report (npm run soak), appended to every RESULTS.md. */
+  soakPath: string;
   chartsDir: string;
   /** Charts as RESULTS.md links them (relative to reportPath). */
   chartsLink: string;
@@ -59,6 +61,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       outDir,
       reportPath: `${outDir}/RESULTS.md`,
       notesPath: `${BENCH}notes.md`,
+      soakPath: `${BENCH}SOAK.md`,
       chartsDir: `${outDir}/charts`,
       chartsLink: 'charts',
       targets: TARGETS,
@@ -87,6 +90,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     outDir,
     reportPath: partial ? `${outDir}/RESULTS.md` : `${BENCH}RESULTS.md`,
     notesPath: `${BENCH}notes.md`,
+    soakPath: `${BENCH}SOAK.md`,
     chartsDir: partial ? `${outDir}/charts` : `${BENCH}charts`,
     chartsLink: 'charts',
     targets: TARGETS,

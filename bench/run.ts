@@ -40,7 +40,10 @@ async function main(): Promise<number> {
     const saved = JSON.parse(readFileSync(render, 'utf8')) as Results;
     const target = makePlan(saved.quick);
     const charts = writeCharts(saved, target.chartsDir);
-    writeFileSync(target.reportPath, renderMarkdown(saved, charts, target.chartsLink, target.notesPath));
+    writeFileSync(
+      target.reportPath,
+      renderMarkdown(saved, charts, target.chartsLink, target.notesPath, target.soakPath),
+    );
     console.log(`rendered ${target.reportPath} and ${charts.length} charts from ${render}`);
     return 0;
   }
@@ -165,7 +168,10 @@ async function main(): Promise<number> {
   mkdirSync(plan.outDir, { recursive: true });
   writeFileSync(join(plan.outDir, 'results.json'), JSON.stringify(results, null, 1));
   const charts = writeCharts(results, plan.chartsDir);
-  writeFileSync(plan.reportPath, renderMarkdown(results, charts, plan.chartsLink, plan.notesPath));
+  writeFileSync(
+    plan.reportPath,
+    renderMarkdown(results, charts, plan.chartsLink, plan.notesPath, plan.soakPath),
+  );
   log(`wrote ${plan.reportPath} and ${charts.length} charts in ${plan.chartsDir}; load ${results.loadAfter}`);
   if (results.errors.length) {
     console.error(

@@ -5,7 +5,7 @@
  * at the end it checks that every viewer got every comment, and SIGTERMs the server under its
  * full load (viewers must hear 1012, the process must exit cleanly within 10 s).
  *
- *   npm run soak -- [--duration 10m] [--viewers 2000] [--rate 10] [--sample 10s] [--report docs/soak.md]
+ *   npm run soak -- [--duration 10m] [--viewers 2000] [--rate 10] [--sample 10s] [--report bench/SOAK.md]
  *
  * Uses a throwaway PostgreSQL database when DATABASE_URL is set (else PGlite in a temp dir), and
  * Redis when REDIS_URL is set and --redis is given. Everything runs on 127.0.0.1.

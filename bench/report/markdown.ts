@@ -64,6 +64,7 @@ export function renderMarkdown(
   charts: [string, string][],
   chartsLink: string,
   notesFile?: string,
+  soakFile?: string,
 ): string {
   const notes = notesFor(results, notesFile);
   const out: string[] = [];
@@ -359,6 +360,10 @@ export function renderMarkdown(
   }
 
   if (results.errors.length) out.push('## Errors', '', ...results.errors.map((e) => `- ${e}`), '');
+  // The soak (npm run soak) is a separate, longer run; its report carries its own date and commit.
+  if (soakFile && existsSync(soakFile)) {
+    out.push(readFileSync(soakFile, 'utf8').trim().replace(/^# /, '## '), '');
+  }
   return out.join('\n');
 }
 
