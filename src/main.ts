@@ -51,10 +51,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  await app.listen({ host: config.host, port: config.port });
+  await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   app.log.info(`storage: ${where}; realtime: ${config.redisUrl ? 'Redis' : 'in-process'}`);
 }
+
+/**
+ * Connections the kernel may hold for us while the event loop is busy. Node's default (511)
+ * overflows when thousands of viewers reconnect at once (after a deploy, or a network blip) while
+ * the loop is sending a viewer_count burst: the overflow is reset or its SYN retried seconds later.
+ * Linux caps this at net.core.somaxconn (4096 on current kernels).
+ */
+const LISTEN_BACKLOG = 4096;
 
 main().catch((error: unknown) => {
   console.error(`streammeon: failed to start: ${error instanceof Error ? error.message : String(error)}`);

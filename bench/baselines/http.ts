@@ -91,9 +91,13 @@ function postComment(
   });
 }
 
-/** Listens on PORT/HOST as our server does, and closes on SIGTERM. */
+/** Listens on PORT/HOST with our server's accept backlog (src/main.ts), and closes on SIGTERM. */
 export function listen(server: Server, onClose: () => void = () => {}): void {
-  server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1');
+  server.listen({
+    port: Number(process.env.PORT ?? 0),
+    host: process.env.HOST ?? '127.0.0.1',
+    backlog: 4096,
+  });
   process.once('SIGTERM', () => {
     onClose();
     server.close();
