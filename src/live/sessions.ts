@@ -87,20 +87,7 @@ export class Sessions {
   /** A session's own fields, without counts (the realtime layer's admission checks). */
   async find(id: string): Promise<SessionFacts | undefined> {
     if (!isSessionId(id)) return undefined;
-    return this.db
-      .selectFrom('live_sessions as s')
-      .innerJoin('users as u', 'u.id', 's.vendor_id')
-      .select([
-        's.id',
-        's.title',
-        's.is_live',
-        's.started_at',
-        's.ended_at',
-        's.vendor_id',
-        'u.name as vendor_name',
-      ])
-      .where('s.id', '=', id)
-      .executeTakeFirst();
+    return this.#facts().where('s.id', '=', id).executeTakeFirst();
   }
 
   /** Live sessions, newest first, `limit` at a time, continuing after `cursor`. */
@@ -158,7 +145,8 @@ export class Sessions {
     return session;
   }
 
-  #select() {
+  /** A session's own columns and its vendor's name. */
+  #facts() {
     return this.db
       .selectFrom('live_sessions as s')
       .innerJoin('users as u', 'u.id', 's.vendor_id')
@@ -170,8 +158,14 @@ export class Sessions {
         's.ended_at',
         's.vendor_id',
         'u.name as vendor_name',
-        sql<number>`(select count(*)::int from session_views v where v.session_id = s.id)`.as('views_total'),
       ]);
+  }
+
+  /** #facts() and the session's unique views. */
+  #select() {
+    return this.#facts().select(
+      sql<number>`(select count(*)::int from session_views v where v.session_id = s.id)`.as('views_total'),
+    );
   }
 
   #toSession(row: SessionRow, viewerCount: number): LiveSession {
