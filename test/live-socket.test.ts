@@ -111,6 +111,33 @@ describe('/ws/live', () => {
     }
   });
 
+  test('comments published in one event-loop turn reach each viewer intact, as separate events in order', async () => {
+    const { session } = await goLive(server.baseUrl);
+    const viewers = [
+      await watch(session.session_id, (await register(server.baseUrl)).token),
+      await watch(session.session_id, (await register(server.baseUrl)).token),
+    ];
+    // Short and long (7- and 16-bit frame lengths), multi-byte text: all framed once, together.
+    const messages = ['a', 'ünïcødé 🎉 ✓', 'x'.repeat(200), '€'.repeat(1000), '"quotes" and \\ backslashes'];
+    messages.forEach((message, i) =>
+      server.app.realtime.liveHub.commentPosted({
+        id: `c${i}`,
+        session_id: session.session_id,
+        user_id: 'u',
+        user_name: 'burst',
+        message,
+        ts: new Date().toISOString(),
+      }),
+    );
+    for (const viewer of viewers) {
+      await viewer.waitFor((m) => m.type === 'comment' && m.id === `c${messages.length - 1}`);
+      assert.deepEqual(
+        viewer.ofType('comment').map((m) => m.message),
+        messages,
+      );
+    }
+  });
+
   test('a comment sent over the socket is stored and broadcast like a REST comment', async () => {
     const { session } = await goLive(server.baseUrl);
     const viewer = await register(server.baseUrl);

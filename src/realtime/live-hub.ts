@@ -6,6 +6,7 @@ import type { LiveSession } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import type { Bus } from './bus.js';
 import { CloseCode, type Peer } from './peer.js';
+import { textFrames } from './frames.js';
 import type { Presence } from './presence.js';
 
 /**
@@ -36,7 +37,7 @@ class Room {
   lastTickAt = 0;
   timer: NodeJS.Timeout | undefined;
   ticking = false;
-  /** Frames published this event-loop turn, sent together at its end (see #flush). */
+  /** Messages (JSON payloads) published this event-loop turn, sent together at its end (see #flush). */
   outbox: Buffer[] = [];
   /** A change arrived during a tick: tick again after it. */
   again = false;
@@ -191,21 +192,22 @@ export class LiveHub implements LiveEvents {
   }
 
   /**
-   * Queues a frame for every peer of the room. The first frame of an event-loop turn schedules
-   * the flush; frames published in the same turn (a burst of comments) go out with it.
+   * Queues a message for every peer of the room. The first message of an event-loop turn
+   * schedules the flush; messages published in the same turn (a burst of comments) go out with it.
    */
-  #broadcast(room: Room, frame: Buffer): void {
-    if (room.outbox.push(frame) === 1) setImmediate(this.#flushLater, room);
+  #broadcast(room: Room, payload: Buffer): void {
+    if (room.outbox.push(payload) === 1) setImmediate(this.#flushLater, room);
   }
 
   readonly #flushLater = (room: Room) => this.#flush(room);
 
-  /** Sends the room's queued frames: one write per peer, however many frames. */
+  /** Sends the room's queued messages, framed once for all peers: one write per peer. */
   #flush(room: Room): void {
-    const frames = room.outbox;
-    if (frames.length === 0) return;
+    const payloads = room.outbox;
+    if (payloads.length === 0) return;
     room.outbox = [];
-    for (const peer of room.peers) peer.sendAll(frames);
+    const framed = textFrames(payloads);
+    for (const peer of room.peers) peer.sendFramed(framed, payloads);
   }
 
   #schedule(room: Room): void {

@@ -15,6 +15,15 @@ export const CloseCode = {
 
 const TEXT = { binary: false } as const;
 
+/** What sendFramed reads of ws's WebSocket beyond its typed API. */
+interface WsInternals {
+  /** The TCP socket ws writes to. */
+  _socket: { write(data: Buffer): boolean };
+  /** ws's frame writer; `_state` is not idle while it has frames queued (compression, blobs). */
+  _sender: { _state: number };
+}
+const SENDER_IDLE = 0;
+
 export interface PeerLimits {
   /** Unsent bytes above which the peer is dropped as too slow. */
   maxBufferedBytes: number;
@@ -68,32 +77,24 @@ export class Peer {
   }
 
   /**
-   * Sends several frames with one write to the TCP socket instead of one per frame: under load a
-   * room's messages of one event-loop turn reach each viewer in a single syscall.
+   * Sends a room's messages of one event-loop turn: `framed` is `payloads` as WebSocket frames
+   * (textFrames), built once for the whole room and written to this peer's TCP socket as-is, one
+   * write however many messages. Falls back to framing each payload through ws whenever that
+   * shortcut could reorder or overrun: while the peer is held, while ws has frames of its own
+   * queued, or when the write would pass the unsent-bytes bound.
    */
-  sendAll(frames: readonly Buffer[]): void {
-    if (frames.length === 1 || this.#backlog) {
-      for (const frame of frames) this.send(frame);
+  sendFramed(framed: Buffer, payloads: readonly Buffer[]): void {
+    const socket = this.socket as WebSocket & WsInternals;
+    if (
+      this.#backlog ||
+      socket.readyState !== 1 ||
+      socket._sender._state !== SENDER_IDLE ||
+      socket.bufferedAmount + framed.length > this.limits.maxBufferedBytes
+    ) {
+      for (const payload of payloads) this.send(payload);
       return;
     }
-    // ws writes each frame to its socket between cork() and uncork(); an outer cork makes the
-    // nested ones one writev. `_socket` is ws's TCP socket (not part of its typed API).
-    const tcp = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    let corked = false;
-    for (const frame of frames) {
-      // Corked bytes count as unsent. Before they could pass the bound, hand them to the kernel,
-      // so the bound judges what the peer really left unread, not the burst being written.
-      if (corked && this.socket.bufferedAmount + frame.length > this.limits.maxBufferedBytes) {
-        tcp?.uncork();
-        corked = false;
-      }
-      if (!corked) {
-        tcp?.cork();
-        corked = true;
-      }
-      this.#write(frame);
-    }
-    if (corked) tcp?.uncork();
+    socket._socket.write(framed);
   }
 
   /** Holds later `send`s and `close`s until `release`, so what `sendFirst` sends comes first. */
