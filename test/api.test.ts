@@ -9,21 +9,9 @@ import type { Clock } from '../src/clock.js';
 import { openStore, type Store } from '../src/db/store.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { COMMENT_FIELDS, SESSION_FIELDS } from './support/contract.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
-
-const SESSION_FIELDS = [
-  'ended_at',
-  'is_live',
-  'live_duration_seconds',
-  'session_id',
-  'started_at',
-  'title',
-  'vendor',
-  'viewer_count',
-  'views_total',
-];
-const COMMENT_FIELDS = ['id', 'message', 'session_id', 'ts', 'user_id', 'user_name'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const UNKNOWN_SESSION = '00000000-0000-4000-8000-000000000000';

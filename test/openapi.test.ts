@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startApp, type RunningApp } from './support/app.js';
+import { SESSION_FIELDS } from './support/contract.js';
 import { call } from './support/http.js';
 
 /** Every REST route of the core service, with the request parts it must document. */
@@ -75,17 +76,7 @@ describe('OpenAPI and Swagger UI', () => {
   test('the session object is documented with exactly its fields', () => {
     const schema =
       doc.paths['/live/sessions/{session_id}'].get.responses['200'].content['application/json'].schema;
-    assert.deepEqual(Object.keys(schema.properties).sort(), [
-      'ended_at',
-      'is_live',
-      'live_duration_seconds',
-      'session_id',
-      'started_at',
-      'title',
-      'vendor',
-      'viewer_count',
-      'views_total',
-    ]);
+    assert.deepEqual(Object.keys(schema.properties).sort(), SESSION_FIELDS);
   });
 
   test('the active list documents its limit and cursor query parameters', () => {

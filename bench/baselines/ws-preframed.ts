@@ -5,31 +5,12 @@
  * `socket.write` per viewer, which is as low as Node goes on this machine.
  */
 import type { Socket } from 'node:net';
-import * as wsModule from 'ws';
+import { textFrames } from '../../src/realtime/frames.js';
 import { serveWsRooms } from './ws-rooms.js';
 
-interface FrameOptions {
-  fin: boolean;
-  rsv1: boolean;
-  opcode: number;
-  mask: boolean;
-  readOnly: boolean;
-}
-// ws exports Sender at runtime; @types/ws does not declare it.
-const { Sender } = wsModule as unknown as {
-  Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] };
-};
-
 serveWsRooms((peers, comment) => {
-  const parts = Sender.frame(Buffer.from(JSON.stringify(comment)), {
-    fin: true,
-    rsv1: false,
-    opcode: 1,
-    mask: false,
-    readOnly: false,
-  });
-  // Header and payload joined once, so each viewer costs exactly one write (no cork needed).
-  const frame = Buffer.concat(parts);
+  // ws's own Sender.frame, header and payload joined once: each viewer costs exactly one write.
+  const frame = textFrames([Buffer.from(JSON.stringify(comment))]);
   for (const ws of peers) {
     const socket = (ws as unknown as { _socket: Socket })._socket;
     if (ws.readyState === ws.OPEN && socket.writable) socket.write(frame);
