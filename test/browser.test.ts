@@ -6,17 +6,16 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
 import { call, goLive, register as registerByApi } from './support/http.js';
 import { buildWebIfStale, CHROMIUM_ARGS } from './support/browser.js';
+import { REPO_ROOT } from './support/server-process.js';
 import { CHROMIUM, needsChromium } from './support/services.js';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const screenshots = join(repo, 'docs/screenshots');
+const screenshots = join(REPO_ROOT, 'docs/screenshots');
 
 const WAIT = { timeout: 20_000 };
 

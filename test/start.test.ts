@@ -4,68 +4,43 @@
  * only this one proves the build itself works.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort, REPO_ROOT } from './support/server-process.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 
 describe('npm start', () => {
-  let child: ChildProcess;
-  let baseUrl: string;
-  let output = '';
+  let server: ServerProcess;
   const dataDir = mkdtempSync(join(tmpdir(), 'streammeon-start-'));
 
   before(async () => {
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    // Its own process group, so stopping it reaches node behind npm and sh.
-    child = spawn('npm', ['start'], {
-      cwd: REPO_ROOT,
-      detached: true,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: String(port),
-        DATA_DIR: dataDir,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 180_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      const health = await fetch(`${baseUrl}/health`).catch(() => undefined);
-      if (health?.status === 200) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.fail(`npm start did not serve /health:\n${output}`);
+    // A newcomer's environment: development mode, no JWT_SECRET (one is generated into DATA_DIR).
+    server = await startServerProcess(
+      { NODE_ENV: 'development', JWT_SECRET: '', DATA_DIR: dataDir },
+      { command: ['npm', 'start'], timeoutMs: 180_000 },
+    );
   });
 
   after(async () => {
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      process.kill(-child.pid, 'SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('serves the API on embedded storage', async () => {
-    const res = await fetch(`${baseUrl}/health`);
+    const res = await fetch(`${server.baseUrl}/health`);
     assert.deepEqual(await res.json(), { status: 'ok', db: 'ok', db_kind: 'pglite', bus: 'memory' });
   });
 
   test('serves the web app at /', async () => {
-    const res = await fetch(baseUrl);
+    const res = await fetch(server.baseUrl);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/html/);
     assert.match(await res.text(), /<script[^>]+src="\/assets\//);
   });
 
   test('registers a user into the embedded store', async () => {
-    const res = await fetch(`${baseUrl}/auth/register`, {
+    const res = await fetch(`${server.baseUrl}/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: 'newcomer@example.com', name: 'New', password: '123456789' }),

@@ -37,18 +37,23 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Spawns src/main.ts with `env` (plus PATH and HOME: nothing else leaks in from the test's own
- * environment, so a CI-wide DATABASE_URL cannot change which store a test server uses) on a free
- * port, and resolves once /health answers 200. Rejects with the process's output if it exits or
- * is not healthy in time.
+ * Spawns src/main.ts (or `options.command`, e.g. `npm start`) with `env` (plus PATH and HOME:
+ * nothing else leaks in from the test's own environment, so a CI-wide DATABASE_URL cannot change
+ * which store a test server uses) on a free port, and resolves once /health answers 200. Rejects
+ * with the process's output if it exits or is not healthy in time.
  */
 export async function startServerProcess(
   env: Record<string, string>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; command?: string[] } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [file, ...args] = options.command ?? [process.execPath, '--import', 'tsx', 'src/main.ts'];
+  // A command such as `npm start` runs node behind npm and sh: in a process group of its own,
+  // a signal to the group reaches the server too.
+  const group = options.command !== undefined;
+  const child = spawn(file!, args, {
     cwd: REPO_ROOT,
+    detached: group,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -73,8 +78,10 @@ export async function startServerProcess(
     output: () => output,
     async stop(ms = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      const kill = (signal: NodeJS.Signals) =>
+        group ? process.kill(-child.pid!, signal) : child.kill(signal);
+      kill('SIGTERM');
+      const timer = setTimeout(() => kill('SIGKILL'), ms);
       try {
         return await exited;
       } finally {
