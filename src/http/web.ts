@@ -42,15 +42,21 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, options
     prefix: '/',
     wildcard: false,
     index: ['index.html'],
-    setHeaders(reply, path) {
-      if (path.startsWith(assets)) {
-        // Vite puts a content hash in every asset name: a changed file is a new URL.
-        reply.header('cache-control', 'public, max-age=31536000, immutable');
-      } else if (path.endsWith('.html')) {
-        // Pages name the current assets, so they are always revalidated. (Their
-        // Content-Security-Policy comes with the other security headers: src/http/security.ts.)
-        reply.header('cache-control', 'no-cache');
-      }
+    // Ours below; the plugin's own Cache-Control would be written over them.
+    cacheControl: false,
+    setHeaders(res, path) {
+      res.setHeader('cache-control', cacheControl(path, assets));
     },
   });
 };
+
+/**
+ * Vite puts a content hash in every asset name (a changed file is a new URL), so assets are
+ * cached for good; pages name the current assets, so they are always revalidated. (The pages'
+ * Content-Security-Policy is the one of every response: src/http/security.ts.)
+ */
+function cacheControl(path: string, assets: string): string {
+  if (path.startsWith(assets)) return 'public, max-age=31536000, immutable';
+  if (path.endsWith('.html')) return 'no-cache';
+  return 'public, max-age=0';
+}
