@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { ExistingUsers } from '../auth/existing-users.js';
 import { parseUserId } from '../auth/users.js';
 import { bearerToken, TokenError, type Principal, type Tokens } from '../auth/tokens.js';
 import type { UserId, UserIdType } from '../db/schema.js';
@@ -29,11 +30,15 @@ export function requestToken(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Checks bearer tokens and turns them into callers. */
+/**
+ * Checks bearer tokens and turns them into callers: the one authentication path of every route
+ * and socket. A valid token whose user was deleted authenticates no one.
+ */
 export class Authenticator {
   constructor(
     private readonly tokens: Tokens,
     private readonly userIdType: UserIdType,
+    private readonly users: ExistingUsers,
   ) {}
 
   /** The caller named by `token`; throws 401 with the reason when there is none. */
@@ -47,6 +52,7 @@ export class Authenticator {
     }
     const userId = parseUserId(principal.sub, this.userIdType);
     if (userId === undefined) throw unauthorized('Could not validate credentials');
+    if (!(await this.users.exists(userId))) throw unauthorized('User no longer exists');
     return { ...principal, userId };
   }
 

@@ -44,13 +44,21 @@ export class Views {
   async #insert(sessionId: string, batch: Batch): Promise<number> {
     // From here on, new viewers gather in the next batch.
     if (this.#gathering.get(sessionId) === batch) this.#gathering.delete(sessionId);
-    const values = [...batch.users].map((user_id) => ({ session_id: sessionId, user_id }));
+    const users = [...batch.users];
     // One statement: the count runs on the snapshot from before the insert, so add what it added.
+    // Users are taken from the users table, so one deleted since it signed in is skipped rather
+    // than failing the whole batch with a foreign-key error.
     const row = await this.db
       .with('added', (db) =>
         db
           .insertInto('session_views')
-          .values(values)
+          .columns(['session_id', 'user_id'])
+          .expression((eb) =>
+            eb
+              .selectFrom('users')
+              .select([sql<string>`${sessionId}::uuid`.as('session_id'), 'id'])
+              .where('id', 'in', users),
+          )
           .onConflict((oc) => oc.columns(['session_id', 'user_id']).doNothing())
           .returning('user_id'),
       )

@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import type { RawData, WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { requestToken, type Authenticator, type Caller } from '../http/authenticate.js';
 import { HttpError } from '../http/errors.js';
 import type { SessionFacts } from '../live/sessions.js';
 import { CloseCode } from './peer.js';
+import { REFUSAL_REASON, type ReceiveBudget } from './receive-budget.js';
 
 /** A client frame as ws hands it over. */
 export interface Frame {
@@ -14,19 +15,35 @@ export interface Frame {
 }
 
 /**
- * Keeps the frames a client sends while its admission is still being checked (ws would drop
- * them otherwise), so they are handled in order once it is admitted.
+ * Every frame a client sends passes here first, for the socket's whole life: frames over the
+ * size limit close it with 1009, and a client over its allowance of messages or bytes is closed
+ * with 1008, from the first byte, while its admission is still being checked as after it. Frames
+ * that arrive during admission are kept (ws would drop them otherwise) and handed over in order.
  */
 export class Inbox {
   readonly frames: Frame[] = [];
+  #handler: ((data: RawData, isBinary: boolean) => void) | undefined;
   #wake: (() => void) | undefined;
-  readonly #collect = (data: RawData, isBinary: boolean) => {
-    this.frames.push({ data, isBinary });
-    this.#wake?.();
-  };
 
-  constructor(private readonly socket: WebSocket) {
-    socket.on('message', this.#collect);
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly budget: ReceiveBudget,
+  ) {
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const refusal = budget.take(frameSize(data));
+      if (refusal) {
+        const reason =
+          refusal === 'too_large'
+            ? `frames are limited to ${budget.limits.maxFrameBytes} bytes`
+            : REFUSAL_REASON[refusal];
+        socket.close(refusal === 'too_large' ? CloseCode.tooLarge : CloseCode.policy, reason);
+        return;
+      }
+      if (this.#handler) return this.#handler(data, isBinary);
+      this.frames.push({ data, isBinary });
+      this.#wake?.();
+    });
   }
 
   /** Resolves when a frame has arrived, the socket closed, or `ms` passed. */
@@ -46,12 +63,16 @@ export class Inbox {
     this.#wake = undefined;
   }
 
-  /** Stops collecting and hands every kept frame, in order, to `handler`, which takes over. */
+  /** Hands every kept frame, in order, to `handler`, which takes every later frame too. */
   drainTo(handler: (data: RawData, isBinary: boolean) => void): void {
-    this.socket.off('message', this.#collect);
-    this.socket.on('message', handler);
     for (const { data, isBinary } of this.frames.splice(0)) handler(data, isBinary);
+    this.#handler = handler;
   }
+}
+
+/** Bytes of a frame as ws hands it over (a Buffer, or fragments). */
+function frameSize(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
 }
 
 /** Who connected, to which live session. */
@@ -77,7 +98,9 @@ export async function admit(
   try {
     caller = await auth.caller(requestToken(request));
   } catch (error) {
-    socket.close(CloseCode.unauthorized, error instanceof HttpError ? error.detail : 'Not authenticated');
+    // Anything but a refused token (the database down, say) is the error handler's: 1013 or 1011.
+    if (!(error instanceof HttpError)) throw error;
+    socket.close(CloseCode.unauthorized, error.detail);
     return undefined;
   }
   const session = await lookup(request.params.session_id);
@@ -89,7 +112,7 @@ export async function admit(
     socket.close(CloseCode.ended, 'Session has ended');
     return undefined;
   }
-  if (socket.readyState !== 1) return undefined;
+  if (socket.readyState !== WebSocket.OPEN) return undefined;
   releaseUpgradeRequest(socket, request);
   return { caller, session };
 }
