@@ -1,10 +1,13 @@
 /**
  * The web app end to end in a real Chromium: a vendor goes live with a (fake) camera, two viewers
  * watch over WebRTC, comments flow both ways and render as text, and ending the session reaches
- * everyone. Writes docs/screenshots/studio.png and watch.png.
+ * everyone. Writes studio.png and watch.png to test-output/screenshots/, or with UPDATE_SCREENSHOTS=1
+ * to docs/screenshots/ (the README's pictures), so an ordinary run leaves the work tree clean.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -15,7 +18,23 @@ import { buildWebIfStale, CHROMIUM_ARGS } from './support/browser.js';
 import { REPO_ROOT } from './support/server-process.js';
 import { CHROMIUM, needsChromium } from './support/services.js';
 
-const screenshots = join(REPO_ROOT, 'docs/screenshots');
+/** Refreshing the README's pictures is a deliberate act; every other run writes to an ignored folder. */
+const updateScreenshots = process.env.UPDATE_SCREENSHOTS === '1';
+const screenshots = join(REPO_ROOT, updateScreenshots ? 'docs/screenshots' : 'test-output/screenshots');
+const docsScreenshots = join(REPO_ROOT, 'docs/screenshots');
+
+/** File name → SHA-256 of each file in `dir`. */
+function fingerprints(dir: string): Record<string, string> {
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(
+    readdirSync(dir).map((name) => [
+      name,
+      createHash('sha256')
+        .update(readFileSync(join(dir, name)))
+        .digest('hex'),
+    ]),
+  );
+}
 
 const WAIT = { timeout: 20_000 };
 
@@ -25,6 +44,8 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
   const profiles: string[] = [];
   /** Uncaught errors and CSP violations in any page: the app must have none. */
   const pageErrors: string[] = [];
+  const startedAt = Date.now();
+  const docsBefore = fingerprints(docsScreenshots);
 
   before(async () => {
     // `npm test` builds the pages first; a single file run by hand may not have.
@@ -256,6 +277,23 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     await page.getByTestId('comment-list').getByText('back live').waitFor(WAIT);
     assert.deepEqual(await commentTexts(page), ['before the drop', 'while you were away', 'back live']);
   });
+
+  // Runs after the test that takes the screenshots (tests in a describe run in order).
+  test(
+    'the run writes its screenshots to an ignored folder and leaves docs/screenshots as committed',
+    { skip: updateScreenshots && 'UPDATE_SCREENSHOTS=1 refreshes docs/screenshots on purpose' },
+    () => {
+      for (const name of ['studio.png', 'watch.png']) {
+        const file = join(screenshots, name);
+        assert.ok(existsSync(file) && statSync(file).mtimeMs >= startedAt, `${file} written by this run`);
+      }
+      assert.deepEqual(fingerprints(docsScreenshots), docsBefore, 'docs/screenshots unchanged');
+      if (existsSync(join(REPO_ROOT, '.git'))) {
+        // Exits non-zero (and so throws) unless .gitignore covers the folder.
+        execFileSync('git', ['check-ignore', '--quiet', join(screenshots, 'studio.png')], { cwd: REPO_ROOT });
+      }
+    },
+  );
 });
 
 describe('the web app as served by the API server', () => {
