@@ -214,7 +214,24 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
       await viewer.waitForTimeout(600);
       assert.equal(await video.evaluate((v: HTMLVideoElement) => v.currentTime), t0, 'video clock stopped');
       assert.equal(await viewer.getByTestId('comment-input').isDisabled(), true, 'chat closed');
+      assert.equal(await viewer.getByTestId('viewer-count').isVisible(), false, 'no stale "2 watching"');
+      await viewer.getByTestId('views-total').filter({ hasText: /^2$/ }).waitFor(WAIT);
     }
+  });
+
+  test('an ended session opens in its ended state, with no "watching" count', async () => {
+    const { vendor, session } = await goLive(server.baseUrl, 'Already over');
+    const ended = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, {
+      token: vendor.token,
+    });
+    assert.equal(ended.status, 200);
+    const page = await openBrowser();
+    await register(page, 'user', 'Gil Late');
+    await page.waitForURL(/#\/lobby$/, WAIT);
+    await page.goto(`${server.baseUrl}/#/watch/${session.session_id}`);
+    await page.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
+    assert.equal(await page.getByTestId('viewer-count').isVisible(), false, 'no "watching" figure');
+    assert.equal(await page.getByTestId('views-total').isVisible(), true, 'the total stays');
   });
 
   test('a refused sign-in sends the viewer back to sign in, saying why', async () => {

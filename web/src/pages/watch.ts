@@ -233,6 +233,8 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     unmuteHint.hidden = true;
     controls.hidden = true;
     connection.hidden = true;
+    // Nobody is watching an ended stream: the last live count would only mislead. The totals stay.
+    viewers.element.hidden = true;
     duration.value.textContent = formatDuration(liveSeconds);
     endedOverlay.replaceChildren(
       h('h2', {}, 'This live session has ended'),
