@@ -234,6 +234,54 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     assert.equal(await page.getByTestId('views-total').isVisible(), true, 'the total stays');
   });
 
+  test('the comment box counts characters as the server does and refuses, saying so, what is too long', async () => {
+    const { session } = await goLive(server.baseUrl, 'Long comments');
+    const comments = async () =>
+      (await call(server.baseUrl, 'GET', `/live/sessions/${session.session_id}/comments`)).body.items as {
+        message: string;
+      }[];
+    const page = await openBrowser();
+    await register(page, 'user', 'Hal Verbose');
+    await page.waitForURL(/#\/lobby$/, WAIT);
+    await page.goto(`${server.baseUrl}/#/watch/${session.session_id}`);
+    const input = page.getByTestId('comment-input');
+    const send = page.getByTestId('comment-send');
+    const counter = page.getByTestId('comment-counter');
+    await page.waitForFunction(
+      () => !document.querySelector<HTMLInputElement>('[data-testid=comment-input]')!.disabled,
+      undefined,
+      WAIT,
+    );
+
+    // 501 emoji are 1,002 UTF-16 units but 501 characters, as the server counts them.
+    await input.fill('😀'.repeat(501));
+    await counter.filter({ hasText: /^501\/1000$/ }).waitFor(WAIT);
+    assert.equal(await send.isEnabled(), true, 'within the limit');
+
+    // One character too many: said plainly, not cut, and not sent (by button or by Enter).
+    const tooLong = 'a'.repeat(1001);
+    await input.fill(tooLong);
+    await counter.filter({ hasText: /1001\/1000: 1 character over the limit/ }).waitFor(WAIT);
+    assert.equal(await counter.isVisible(), true);
+    assert.equal(await send.isDisabled(), true, 'send refused');
+    await input.press('Enter');
+    await page.waitForTimeout(500);
+    assert.equal(await input.inputValue(), tooLong, 'the text is kept whole');
+    assert.deepEqual(await comments(), [], 'nothing posted');
+
+    // At the limit it goes, exactly as typed.
+    const longest = 'b'.repeat(1000);
+    await input.fill(longest);
+    await counter.filter({ hasText: /^1000\/1000$/ }).waitFor(WAIT);
+    await send.click();
+    await page.getByTestId('comment-list').getByText(longest).waitFor(WAIT);
+    assert.deepEqual(
+      (await comments()).map((comment) => comment.message),
+      [longest],
+    );
+    assert.equal(await counter.isVisible(), false, 'the counter goes with the sent text');
+  });
+
   test('a refused sign-in sends the viewer back to sign in, saying why', async () => {
     const { session } = await goLive(server.baseUrl, 'Token check');
     const page = await openBrowser();

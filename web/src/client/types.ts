@@ -5,6 +5,8 @@ export type { Role } from '../../../src/auth/tokens.js';
 export type { User } from '../../../src/auth/users.js';
 export type { UserId } from '../../../src/db/schema.js';
 export type { Comment } from '../../../src/live/comments.js';
+/** A type here, so the value can be checked against the server's without bundling server code. */
+export type { MAX_COMMENT_LENGTH } from '../../../src/live/comments.js';
 export type { LiveSession } from '../../../src/live/sessions.js';
 import type { User } from '../../../src/auth/users.js';
 import type { UserId } from '../../../src/db/schema.js';

@@ -1,10 +1,12 @@
 import { messageOf } from '../client/errors.js';
-import type { Comment, UserId } from '../client/types.js';
+import type { Comment, MAX_COMMENT_LENGTH, UserId } from '../client/types.js';
+import { CharacterCounter } from './character-counter.js';
 import { h, svg } from './dom.js';
 import { formatTime, hueOf, initials } from './format.js';
 import { icons } from './icons.js';
 
-const MAX_LENGTH = 1000;
+/** The server's limit; the type makes the build fail if the two ever differ. */
+const MAX_LENGTH: typeof MAX_COMMENT_LENGTH = 1000;
 /** Older comments are trimmed from the page so a long session stays light. */
 const MAX_SHOWN = 300;
 
@@ -23,7 +25,10 @@ export class CommentsPanel {
   private readonly input: HTMLInputElement;
   private readonly sendButton: HTMLButtonElement;
   private readonly error: HTMLElement;
+  private readonly counter = new CharacterCounter(MAX_LENGTH, 'comment-counter');
   private enabled = true;
+  private withinLimit = true;
+  private posting = false;
 
   constructor(private readonly options: CommentsPanelOptions) {
     this.list = h('ol', { class: 'comment-list', testid: 'comment-list', 'aria-live': 'polite' });
@@ -32,10 +37,12 @@ export class CommentsPanel {
       class: 'input',
       testid: 'comment-input',
       type: 'text',
-      maxlength: MAX_LENGTH,
+      // No maxlength: it would cut a long paste silently. The counter says what is too long.
       placeholder: 'Write a comment…',
       'aria-label': 'Comment',
+      'aria-describedby': 'comment-counter',
       autocomplete: 'off',
+      oninput: () => this.renderLength(),
     });
     this.sendButton = h(
       'button',
@@ -56,6 +63,7 @@ export class CommentsPanel {
       h('div', { class: 'comment-scroll' }, this.empty, this.list),
       this.error,
       form,
+      this.counter.element,
     );
   }
 
@@ -80,7 +88,7 @@ export class CommentsPanel {
   setEnabled(enabled: boolean, placeholder?: string): void {
     this.enabled = enabled;
     this.input.disabled = !enabled;
-    this.sendButton.disabled = !enabled;
+    this.renderLength();
     if (placeholder) this.input.placeholder = placeholder;
     this.empty.textContent = enabled ? 'No comments yet. Say hello!' : 'No comments were posted.';
   }
@@ -111,20 +119,31 @@ export class CommentsPanel {
     return item;
   }
 
+  /** The counter, and a send button that is off while the text is over the limit. */
+  private renderLength(): void {
+    this.withinLimit = this.counter.update(this.input.value);
+    this.input.setAttribute('aria-invalid', String(!this.withinLimit));
+    this.sendButton.disabled = !this.enabled || !this.withinLimit || this.posting;
+  }
+
   private async submit(event: Event): Promise<void> {
     event.preventDefault();
     const message = this.input.value.trim();
-    if (!message || !this.enabled) return;
+    // Too long: the counter already says so; posting a shortened text would not be what was typed.
+    if (!message || !this.enabled || !this.withinLimit || this.posting) return;
+    this.posting = true;
     this.sendButton.disabled = true;
     this.error.hidden = true;
     try {
       await this.options.post(message);
-      this.input.value = '';
+      // Only what was sent is cleared: words typed while it was on its way stay.
+      if (this.input.value.trim() === message) this.input.value = '';
     } catch (error) {
       this.error.textContent = messageOf(error);
       this.error.hidden = false;
     } finally {
-      this.sendButton.disabled = !this.enabled;
+      this.posting = false;
+      this.renderLength();
       if (this.enabled) this.input.focus();
     }
   }
