@@ -266,6 +266,28 @@ describe('/ws/live', () => {
     assert.ok(sockets.every((s) => s.messages[1].total >= 1 && s.messages[1].total <= 25));
   });
 
+  test('views_total never goes backwards for any viewer, however they join', async () => {
+    for (let round = 0; round < 8; round++) {
+      const { vendor, session } = await goLive(server.baseUrl);
+      const vendorSocket = await watch(session.session_id, vendor.token);
+      const users = await Promise.all(
+        Array.from({ length: round % 2 ? 12 : 1 }, () => register(server.baseUrl)),
+      );
+      const sockets = await Promise.all(users.map((u) => watch(session.session_id, u.token)));
+      await vendorSocket.waitFor((m) => m.type === 'views_total' && m.total === users.length);
+      await sleep(250);
+      for (const socket of [vendorSocket, ...sockets]) {
+        const seen = socket.ofType('views_total').map((m) => m.total);
+        assert.deepEqual(
+          seen,
+          [...seen].sort((a, b) => a - b),
+          `views_total went backwards: ${JSON.stringify(socket.messages)}`,
+        );
+      }
+      for (const socket of [vendorSocket, ...sockets]) socket.close();
+    }
+  });
+
   test('a viewer connecting right after the end is closed with 4410 while others watch', async () => {
     const { vendor, session } = await goLive(server.baseUrl);
     const watching = await watch(session.session_id, (await register(server.baseUrl)).token);

@@ -243,4 +243,20 @@ describe('/ws/signal', () => {
     assert.equal(await w.closeCode(), 1000);
     assert.equal(w.messages.at(-1).type, 'session_ended');
   });
+
+  test('a peer connecting right after the end is closed with 4410, not welcomed', async () => {
+    const { vendor, session } = await goLive(server.baseUrl);
+    // A viewer came and went: the session's facts are cached as live, and no room hears the end.
+    const gone = await join(session.session_id, await viewerToken(), 'viewer');
+    gone.close();
+    await gone.closed;
+    await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, { token: vendor.token });
+    const late = await TestSocket.open(
+      `${server.wsUrl}/ws/signal/${session.session_id}?token=${await viewerToken()}`,
+    );
+    sockets.push(late);
+    late.send({ type: 'role', value: 'viewer' });
+    assert.equal(await late.closeCode(), 4410);
+    assert.equal(late.ofType('welcome').length, 0);
+  });
 });

@@ -34,6 +34,8 @@ class Room {
   unsubscribe: () => void = () => undefined;
   lastCount = -1;
   lastViews = -1;
+  /** The highest views_total any peer here opened with: never broadcast less. */
+  viewsFloor = -1;
   lastTickAt = 0;
   timer: NodeJS.Timeout | undefined;
   ticking = false;
@@ -118,6 +120,23 @@ export class LiveHub implements LiveEvents {
     if (!room) return;
     room.announce = true;
     this.#schedule(room);
+  }
+
+  /**
+   * The `views_total` a joining peer opens with: `total` as it read it, or what the room already
+   * broadcast if that is more. It becomes the room's floor: a later read that raced an insert and
+   * came back lower is not broadcast. The peer
+   * is held meanwhile, dropping `views_total` frames (isViewsTotalFrame): this value supersedes them.
+   */
+  openingViews(sessionId: string, total: number): number {
+    const room = this.#rooms.get(sessionId);
+    if (!room) return total;
+    // Frames still queued for this turn reach the held peer now (and are superseded there),
+    // rather than after its opening.
+    this.#flush(room);
+    const opening = Math.max(total, room.lastViews);
+    room.viewsFloor = Math.max(room.viewsFloor, opening);
+    return opening;
   }
 
   /** Calls `listener` with the id of every session whose end this instance hears of. */
@@ -239,7 +258,9 @@ export class LiveHub implements LiveEvents {
         room.lastCount = count;
         this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'viewer_count', count })));
       }
-      if (views !== room.lastViews) {
+      // Unique views only grow: a read that raced an insert (or another instance's) must not
+      // show a smaller number than viewers already saw.
+      if (views > room.lastViews && views >= room.viewsFloor) {
         room.lastViews = views;
         this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'views_total', total: views })));
       }
@@ -261,6 +282,15 @@ export class LiveHub implements LiveEvents {
     room.unsubscribe();
     if (this.#rooms.get(room.sessionId) === room) this.#rooms.delete(room.sessionId);
   }
+}
+
+const VIEWS_TOTAL_PREFIX = Buffer.from('{"type":"views_total"');
+
+/** True for the `views_total` frames this hub broadcasts (they start with that exact prefix). */
+export function isViewsTotalFrame(data: Buffer | string): boolean {
+  return typeof data === 'string'
+    ? data.startsWith('{"type":"views_total"')
+    : data.subarray(0, VIEWS_TOTAL_PREFIX.length).equals(VIEWS_TOTAL_PREFIX);
 }
 
 function channelOf(sessionId: string): string {

@@ -5,10 +5,11 @@ import { DATABASE_DOWN_DETAIL, HttpError, isDatabaseDown } from '../http/errors.
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
-import type { LiveHub } from './live-hub.js';
+import { isViewsTotalFrame, type LiveHub } from './live-hub.js';
 import type { SessionDirectory } from './session-directory.js';
 import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import { admit, Inbox } from './admission.js';
+import { ReceiveBudget, type ReceiveLimits } from './receive-budget.js';
 import { errorCodeOf, parseClientMessage } from './client-message.js';
 
 /** Bytes a client frame on /ws/live may have; a comment is at most 1000 characters. */
@@ -23,6 +24,7 @@ export interface LiveSocketDeps {
   hub: LiveHub;
   heartbeat: Heartbeat;
   limits: PeerLimits;
+  receive: ReceiveLimits;
   log: FastifyBaseLogger;
   onDropped: (peer: Peer, bufferedBytes: number) => void;
 }
@@ -38,7 +40,7 @@ export interface LiveSocketDeps {
  */
 export function liveSocketHandler(deps: LiveSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
-    const inbox = new Inbox(socket);
+    const inbox = new Inbox(socket, new ReceiveBudget(deps.receive));
     const admission = await admit(socket, request, deps.auth, (id) => deps.directory.lookup(id));
     if (!admission) return;
     const { caller, session } = admission;
@@ -46,7 +48,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
     // Vendors never count as viewers, nor in unique views; every other user counts once.
     const counted = caller.role !== 'vendor';
     const peer = new Peer(socket, deps.limits, deps.onDropped);
-    peer.hold();
+    peer.hold(isViewsTotalFrame);
     const subscribedAt = deps.hub.join(session.id, peer, counted);
     deps.heartbeat.add(peer);
     socket.once('close', () => {
@@ -67,7 +69,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
         peer.close(CloseCode.ended, 'Session has ended');
         return;
       }
-      const info = deps.sessions.present(facts, viewerCount, viewsTotal);
+      const info = deps.sessions.present(facts, viewerCount, deps.hub.openingViews(session.id, viewsTotal));
       peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
       peer.sendFirst({ type: 'views_total', total: info.views_total });
       peer.sendFirst({
@@ -104,11 +106,6 @@ async function handleMessage(
   data: RawData,
   isBinary: boolean,
 ): Promise<void> {
-  const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
-  if (size > LIVE_MAX_FRAME)
-    return peer.close(CloseCode.tooLarge, `frames are limited to ${LIVE_MAX_FRAME} bytes`);
-  if (!peer.admitMessage()) return peer.close(CloseCode.policy, 'too many messages');
-
   const parsed = parseClientMessage(data, isBinary);
   if ('error' in parsed) return peer.sendJson({ type: 'error', ...parsed.error });
   const message = parsed.message;

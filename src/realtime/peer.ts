@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 
 /** WebSocket close codes of both realtime endpoints (see README, "WebSocket protocols"). */
 export const CloseCode = {
@@ -27,15 +27,11 @@ const SENDER_IDLE = 0;
 export interface PeerLimits {
   /** Unsent bytes above which the peer is dropped as too slow. */
   maxBufferedBytes: number;
-  /** Messages a peer may send per second on average… */
-  messagesPerSecond: number;
-  /** …and in one burst. */
-  burst: number;
 }
 
 /**
- * One connected socket: sends with a bound on unsent bytes, counts what it receives against a
- * flood limit, and answers the heartbeat. The hot path is `send`, called once per recipient with
+ * One connected socket: sends with a bound on unsent bytes and answers the heartbeat. (What it
+ * receives is budgeted by its Inbox.) The hot path is `send`, called once per recipient with
  * a Buffer serialized once per message.
  */
 export class Peer {
@@ -46,22 +42,20 @@ export class Peer {
    * they cannot overtake them; null once released.
    */
   #backlog: (Buffer | string | number)[] | null = null;
-  #tokens: number;
-  #refilledAt = Date.now();
+  #superseded: ((data: Buffer | string) => boolean) | undefined;
 
   constructor(
     readonly socket: WebSocket,
     private readonly limits: PeerLimits,
     private readonly onDropped: (peer: Peer, bufferedBytes: number) => void,
   ) {
-    this.#tokens = limits.burst;
     socket.on('pong', () => {
       this.alive = true;
     });
   }
 
   get open(): boolean {
-    return this.socket.readyState === 1;
+    return this.socket.readyState === WebSocket.OPEN;
   }
 
   /**
@@ -70,7 +64,7 @@ export class Peer {
    */
   send(data: Buffer | string): void {
     if (this.#backlog) {
-      this.#backlog.push(data);
+      if (!this.#superseded?.(data)) this.#backlog.push(data);
       return;
     }
     this.#write(data);
@@ -87,7 +81,7 @@ export class Peer {
     const socket = this.socket as WebSocket & WsInternals;
     if (
       this.#backlog ||
-      socket.readyState !== 1 ||
+      socket.readyState !== WebSocket.OPEN ||
       socket._sender._state !== SENDER_IDLE ||
       socket.bufferedAmount + framed.length > this.limits.maxBufferedBytes
     ) {
@@ -97,9 +91,14 @@ export class Peer {
     socket._socket.write(framed);
   }
 
-  /** Holds later `send`s and `close`s until `release`, so what `sendFirst` sends comes first. */
-  hold(): void {
+  /**
+   * Holds later `send`s and `close`s until `release`, so what `sendFirst` sends comes first.
+   * Frames for which `superseded` is true are dropped while held: what `sendFirst` sends
+   * replaces them (an opening count is newer than a count broadcast while it was prepared).
+   */
+  hold(superseded?: (data: Buffer | string) => boolean): void {
     this.#backlog ??= [];
+    this.#superseded = superseded;
   }
 
   /** Sends ahead of anything held. */
@@ -111,6 +110,7 @@ export class Peer {
   release(): void {
     const backlog = this.#backlog;
     this.#backlog = null;
+    this.#superseded = undefined;
     for (const item of backlog ?? []) {
       if (typeof item === 'number') this.close(item);
       else this.#write(item);
@@ -119,7 +119,7 @@ export class Peer {
 
   #write(data: Buffer | string): void {
     const socket = this.socket;
-    if (socket.readyState !== 1) return;
+    if (socket.readyState !== WebSocket.OPEN) return;
     const buffered = socket.bufferedAmount;
     if (buffered > this.limits.maxBufferedBytes) {
       socket.terminate();
@@ -133,14 +133,17 @@ export class Peer {
     this.send(JSON.stringify(message));
   }
 
-  /** Takes one message from the peer's allowance; false when the peer is flooding. */
-  admitMessage(): boolean {
-    const now = Date.now();
-    const { messagesPerSecond, burst } = this.limits;
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) / 1000) * messagesPerSecond);
-    this.#refilledAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+  /**
+   * Sends what another client asked to relay (signaling). Relayed bytes may fill at most half of
+   * the bound: past that the frame is dropped and false returned, so another client's traffic can
+   * never get this peer dropped as "stopped reading". Its own slowness still does, through send.
+   */
+  relay(data: Buffer | string): boolean {
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (this.#backlog === null && this.socket.bufferedAmount + size > this.limits.maxBufferedBytes / 2) {
+      return false;
+    }
+    this.send(data);
     return true;
   }
 
@@ -149,7 +152,8 @@ export class Peer {
       this.#backlog.push(code);
       return;
     }
-    if (this.socket.readyState === 0 || this.socket.readyState === 1) this.socket.close(code, reason);
+    const state = this.socket.readyState;
+    if (state === WebSocket.CONNECTING || state === WebSocket.OPEN) this.socket.close(code, reason);
   }
 }
 

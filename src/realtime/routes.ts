@@ -5,11 +5,12 @@ import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import type { LiveHub } from './live-hub.js';
-import { liveSocketHandler } from './live-socket.js';
+import { LIVE_MAX_FRAME, liveSocketHandler } from './live-socket.js';
 import type { Heartbeat, Peer, PeerLimits } from './peer.js';
 import type { SignalHub } from './signal-hub.js';
 import { SessionDirectory } from './session-directory.js';
-import { signalSocketHandler } from './signal-socket.js';
+import { SIGNAL_MAX_FRAME, signalSocketHandler } from './signal-socket.js';
+import type { ReceiveLimits } from './receive-budget.js';
 
 export interface RealtimeRoutesOptions {
   auth: Authenticator;
@@ -31,16 +32,23 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   // One read of a session's facts serves a whole join storm; an end heard on the bus evicts them.
   const directory = new SessionDirectory(options.sessions);
   options.liveHub.onSessionEnded((sessionId) => directory.ended(sessionId));
-  // Comments are rare per person; signaling bursts ICE candidates.
-  const liveLimits: PeerLimits = {
-    maxBufferedBytes: options.maxBufferedBytes,
+  const limits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes };
+  // Comments are rare per person and at most 4 KB (1000 characters of up to 4 bytes).
+  const liveReceive: ReceiveLimits = {
+    maxFrameBytes: LIVE_MAX_FRAME,
     messagesPerSecond: 10,
     burst: 30,
+    bytesPerSecond: 16 * 1024,
+    burstBytes: 128 * 1024,
   };
-  const signalLimits: PeerLimits = {
-    maxBufferedBytes: options.maxBufferedBytes,
+  // Signaling bursts ICE candidates and a vendor sends an offer (a few KiB) to every viewer; a
+  // byte burst of a quarter of the send bound keeps any one sender far from filling a receiver.
+  const signalReceive: ReceiveLimits = {
+    maxFrameBytes: SIGNAL_MAX_FRAME,
     messagesPerSecond: 100,
     burst: 300,
+    bytesPerSecond: 128 * 1024,
+    burstBytes: Math.min(512 * 1024, Math.floor(options.maxBufferedBytes / 4)),
   };
 
   app.route<{ Params: { session_id: string } }>({
@@ -56,7 +64,8 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
       directory,
       hub: options.liveHub,
       heartbeat: options.heartbeat,
-      limits: liveLimits,
+      limits,
+      receive: liveReceive,
       log: app.log,
       onDropped,
     }),
@@ -72,7 +81,8 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
       directory,
       hub: options.signalHub,
       heartbeat: options.heartbeat,
-      limits: signalLimits,
+      limits,
+      receive: signalReceive,
       log: app.log,
       onDropped,
     }),

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { UserId } from '../db/schema.js';
 import type { LiveSession } from '../live/sessions.js';
@@ -40,6 +41,8 @@ class SignalRoom {
   /** The vendor's peer id wherever it is connected, as last announced. */
   vendorPeerId: string | undefined;
   unsubscribe: () => void = () => undefined;
+  /** When this room subscribed to the bus (performance.now()): it hears every message since. */
+  readonly subscribedAt = performance.now();
 
   constructor(readonly sessionId: string) {}
 
@@ -61,8 +64,12 @@ export class SignalHub {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Announces a new peer: viewers to the vendor, a vendor to the viewers (and asks who is here). */
-  join(sessionId: string, peer: SignalPeer): void {
+  /**
+   * Announces a new peer: viewers to the vendor, a vendor to the viewers (and asks who is here).
+   * Returns when the room subscribed to the bus: facts read after that cannot have missed the
+   * session's end, which closes every peer of the room.
+   */
+  join(sessionId: string, peer: SignalPeer): number {
     const room = this.#room(sessionId);
     if (peer.role === 'vendor') {
       // Announced before it is installed, so an older vendor here is closed as replaced.
@@ -78,6 +85,7 @@ export class SignalHub {
         user_name: peer.userName,
       });
     }
+    return room.subscribedAt;
   }
 
   leave(sessionId: string, peer: SignalPeer): void {
@@ -208,17 +216,21 @@ export class SignalHub {
     }
   }
 
+  /** Relayed frames never get their target dropped: one that would overfill it is dropped instead. */
   #deliver(room: SignalRoom, to: string, frame: string): void {
+    let dropped = 0;
     if (to === 'vendor') {
-      room.vendor?.peer.send(frame);
+      if (room.vendor && !room.vendor.peer.relay(frame)) dropped++;
     } else if (to === 'viewers') {
       const data = Buffer.from(frame);
-      for (const viewer of room.viewers.values()) viewer.peer.send(data);
+      for (const viewer of room.viewers.values()) if (!viewer.peer.relay(data)) dropped++;
     } else {
       const peerId = to.slice(1);
       const target = room.vendor?.peerId === peerId ? room.vendor : room.viewers.get(peerId);
-      target?.peer.send(frame);
+      if (target && !target.peer.relay(frame)) dropped++;
     }
+    if (dropped > 0)
+      this.log.warn({ sessionId: room.sessionId, dropped }, 'dropped relayed signaling frames');
   }
 
   #tellVendor(viewer: SignalPeer, vendorPeerId: string): void {

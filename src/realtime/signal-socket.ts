@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import type { RawData, WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import type { Authenticator } from '../http/authenticate.js';
 import { admit, Inbox } from './admission.js';
+import { ReceiveBudget, type ReceiveLimits } from './receive-budget.js';
 import { parseClientMessage, type ClientMessage } from './client-message.js';
 import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import type { SessionDirectory } from './session-directory.js';
@@ -23,6 +24,7 @@ export interface SignalSocketDeps {
   hub: SignalHub;
   heartbeat: Heartbeat;
   limits: PeerLimits;
+  receive: ReceiveLimits;
   log: FastifyBaseLogger;
   onDropped: (peer: Peer, bufferedBytes: number) => void;
 }
@@ -39,12 +41,12 @@ export interface SignalSocketDeps {
  */
 export function signalSocketHandler(deps: SignalSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
-    const inbox = new Inbox(socket);
+    const inbox = new Inbox(socket, new ReceiveBudget(deps.receive));
     const admission = await admit(socket, request, deps.auth, (id) => deps.directory.lookup(id));
     if (!admission) return;
     const { caller, session } = admission;
     await inbox.waitForFrame(ROLE_WAIT_MS);
-    if (socket.readyState !== 1) return;
+    if (socket.readyState !== WebSocket.OPEN) return;
 
     let role: SignalPeer['role'] = 'viewer';
     const first = inbox.frames[0] && parseClientMessage(inbox.frames[0].data, inbox.frames[0].isBinary);
@@ -69,13 +71,23 @@ export function signalSocketHandler(deps: SignalSocketDeps) {
       userName: caller.name,
       peer: new Peer(socket, deps.limits, deps.onDropped),
     };
-    me.peer.sendJson({ type: 'welcome', peer_id: me.peerId, role });
+    // Held until the welcome is sent, so the session's end (which closes the room) cannot overtake it.
+    me.peer.hold();
+    const subscribedAt = deps.hub.join(session.id, me);
     deps.heartbeat.add(me.peer);
-    deps.hub.join(session.id, me);
     socket.once('close', () => {
       deps.heartbeat.delete(me.peer);
       deps.hub.leave(session.id, me);
     });
+    try {
+      // Admission may have read facts cached before the session ended: read them again now that
+      // the room hears the end, as /ws/live does.
+      const facts = await deps.directory.lookup(session.id, subscribedAt);
+      if (!facts?.is_live) return me.peer.close(CloseCode.ended, 'Session has ended');
+      me.peer.sendFirst({ type: 'welcome', peer_id: me.peerId, role });
+    } finally {
+      me.peer.release();
+    }
 
     inbox.drainTo((data, isBinary) => handleMessage(deps, session.id, me, data, isBinary));
   };
@@ -88,7 +100,6 @@ function handleMessage(
   data: RawData,
   isBinary: boolean,
 ) {
-  if (!me.peer.admitMessage()) return me.peer.close(CloseCode.policy, 'too many messages');
   const parsed = parseClientMessage(data, isBinary);
   if ('error' in parsed) return me.peer.sendJson({ type: 'error', ...parsed.error });
   const message: ClientMessage = parsed.message;
