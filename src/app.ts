@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import { agoraRoutes } from './agora/routes.js';
 import { Passwords } from './auth/passwords.js';
+import { ExistingUsers } from './auth/existing-users.js';
 import { authRoutes } from './auth/routes.js';
 import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
@@ -10,8 +11,10 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openStore, type Store } from './db/store.js';
 import { Authenticator } from './http/authenticate.js';
-import { frameworkErrors, installErrorHandler } from './http/errors.js';
+import { canonicalizeSessionIds } from './http/canonical-ids.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
+import { loggerOptions } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { registerRateLimits } from './http/rate-limit.js';
@@ -57,11 +60,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const store = deps.store ?? (await openStore(config));
 
   const app = Fastify({
-    logger: { level: config.logLevel },
+    // No credential (a token in a query string or header, a password in a URL) reaches the logs.
+    logger: loggerOptions(config.logLevel),
     trustProxy: config.trustProxy,
     // Deep or huge JSON from a client is refused before it costs anything.
     bodyLimit: 256 * 1024,
+    // Every error is {detail}: those raised before routing, those of Node's HTTP parser, and
+    // the 503 while shutting down (refuseWhileClosing, installed by main.ts).
     frameworkErrors,
+    clientErrorHandler,
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorateRequest('caller', null);
@@ -74,6 +82,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (!deps.store) await store.close();
   });
   installErrorHandler(app);
+  canonicalizeSessionIds(app);
 
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
@@ -117,7 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await registerOpenApi(app);
 
   const tokens = new Tokens(config.jwtSecret, config.accessTtlMin, clock);
-  const auth = new Authenticator(tokens, store.userIdType);
+  const auth = new Authenticator(tokens, store.userIdType, new ExistingUsers(store.db));
   const users = new Users(store.db, new Passwords());
   const sessions = new Sessions(store.db, presence, events, clock);
   const comments = config.rateLimits.enabled
