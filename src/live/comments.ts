@@ -8,6 +8,7 @@ import {
   unauthorized,
   UnprocessableError,
 } from '../http/errors.js';
+import { unstorableText } from '../db/storable-text.js';
 import type { LiveEvents } from './events.js';
 import { isSessionId } from './sessions.js';
 
@@ -23,6 +24,13 @@ export interface Comment {
 
 export const MAX_COMMENT_LENGTH = 1000;
 
+/** Characters as people count them (and PostgreSQL's char_length): code points, not UTF-16 units. */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
 /** Posting and reading comments of live sessions. */
 export class Comments {
   constructor(
@@ -33,21 +41,26 @@ export class Comments {
 
   /**
    * Stores a comment and, once it is committed, hands it to the realtime layer. The message is
-   * trimmed and must then hold 1–1000 characters. 404 for an unknown session, 409 for an ended one.
+   * trimmed and must then hold 1–1000 characters (Unicode code points, as the original counted).
+   * 404 for an unknown session, 409 for an ended one.
    */
   async post(sessionId: string, author: { id: UserId; name: string }, rawMessage: string): Promise<Comment> {
     const message = rawMessage.trim();
     if (message.length === 0)
       throw new UnprocessableError(['body', 'message'], 'message must not be blank', 'string_too_short');
-    if (message.length > MAX_COMMENT_LENGTH) {
+    if (characterCount(message) > MAX_COMMENT_LENGTH) {
       throw new UnprocessableError(
         ['body', 'message'],
         `message must be at most ${MAX_COMMENT_LENGTH} characters`,
         'string_too_long',
       );
     }
+    const unstorable = unstorableText(message);
+    if (unstorable) throw new UnprocessableError(['body', 'message'], `message ${unstorable}`);
     if (!isSessionId(sessionId)) throw notFound('Session not found');
-    // One statement checks liveness and inserts, so no comment lands after the session ended.
+    // One statement checks liveness and inserts. FOR SHARE makes it wait for an end in progress
+    // and then see is_live = false, and makes an end wait for it: so no comment is stored after
+    // its session ended, and the end (Sessions.end) sees every comment stored before it.
     const row = await this.db
       .insertInto('comments')
       .columns(['session_id', 'user_id', 'message', 'created_at'])
@@ -61,7 +74,8 @@ export class Comments {
             sql<Date>`${new Date(this.clock.now())}::timestamptz`.as('created_at'),
           ])
           .where('id', '=', sessionId)
-          .where('is_live', '=', true),
+          .where('is_live', '=', true)
+          .forShare(),
       )
       .returning(['id', 'created_at'])
       .executeTakeFirst()
