@@ -127,14 +127,32 @@ export class Sessions {
    */
   async end(id: string, vendorId: UserId): Promise<LiveSession> {
     if (!isSessionId(id)) throw notFound('Session not found');
-    const ended = await this.db
-      .updateTable('live_sessions')
-      .set({ is_live: false, ended_at: new Date(this.clock.now()) })
-      .where('id', '=', id)
-      .where('vendor_id', '=', vendorId)
-      .where('is_live', '=', true)
-      .returning('id')
-      .executeTakeFirst();
+    const ended = await this.db.transaction().execute(async (trx) => {
+      // The row lock waits for comments being posted (they hold it FOR SHARE) and keeps later
+      // ones out until the end commits; those then see is_live = false and get 409.
+      const live = await trx
+        .selectFrom('live_sessions')
+        .select('id')
+        .where('id', '=', id)
+        .where('vendor_id', '=', vendorId)
+        .where('is_live', '=', true)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!live) return false;
+      // No stored comment may be later than ended_at, whichever clock stamped it first.
+      const { last } = await trx
+        .selectFrom('comments')
+        .select((eb) => eb.fn.max('created_at').as('last'))
+        .where('session_id', '=', id)
+        .executeTakeFirstOrThrow();
+      const now = new Date(this.clock.now());
+      await trx
+        .updateTable('live_sessions')
+        .set({ is_live: false, ended_at: last && last > now ? last : now })
+        .where('id', '=', id)
+        .execute();
+      return true;
+    });
     const row = await this.#select()
       .where('s.id', '=', id)
       .where('s.vendor_id', '=', vendorId)
