@@ -31,11 +31,37 @@ const printable = (max: number) =>
     unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
     maxLength: max,
   });
+/** Text PostgreSQL cannot store as sent: NUL and unpaired UTF-16 surrogates among ordinary letters. */
+const unstorableText = (max: number) =>
+  fc.string({
+    unit: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('a', 'é', ' ', '😀') },
+      fc.constantFrom('\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF'),
+    ),
+    minLength: 1,
+    maxLength: max,
+  });
+/**
+ * encodeURIComponent, except that an unpaired surrogate (which it refuses) is written as the
+ * three bytes a careless encoder would produce: percent-escapes that are not valid UTF-8.
+ */
+const encodeAny = (text: string) =>
+  // With the u flag, [^] takes one code point at a time: a pair whole, an unpaired surrogate alone.
+  text.replace(/[^]/gu, (c) => {
+    if (c.length === 1 && c >= '\uD800' && c <= '\uDFFF') {
+      const code = c.charCodeAt(0);
+      return [0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
+    }
+    return encodeURIComponent(c);
+  });
 const anyText = (max: number) =>
   fc.oneof(
     fc.string({ maxLength: max }),
     fc.string({ unit: 'grapheme', maxLength: max }),
     fc.string({ unit: 'binary', maxLength: max }),
+    unstorableText(max),
   );
 
 describe('fuzzing', { skip: needsPostgres() }, () => {
@@ -88,6 +114,8 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
     ];
     const segment = fc.oneof(
       fc.constant(sessionId),
+      // iOS writes UUIDs in upper case.
+      fc.constant(sessionId.toUpperCase()),
       fc.uuid(),
       fc.constantFrom(
         'publisher',
@@ -102,8 +130,8 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
         '..',
         '%',
       ),
-      anyText(80).map(encodeURIComponent),
-      fc.string({ maxLength: 300 }).map(encodeURIComponent),
+      anyText(80).map(encodeAny),
+      fc.string({ maxLength: 300 }).map(encodeAny),
     );
     const queryValue = fc.oneof(
       fc.constantFrom(
@@ -118,10 +146,12 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
         'null',
         'true',
         commentId,
+        commentId.toUpperCase(),
         sessionId,
+        sessionId.toUpperCase(),
         `Bearer ${userToken}`,
       ),
-      anyText(60).map(encodeURIComponent),
+      anyText(60).map(encodeAny),
     );
     const queryString = fc.oneof(
       fc
@@ -138,7 +168,7 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
                 'expire',
                 '__proto__',
               ),
-              printable(10).map(encodeURIComponent),
+              printable(10).map(encodeAny),
             ),
             queryValue,
           ),
@@ -328,15 +358,19 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
         signal: undefined,
       };
       const closes: number[] = [];
+      const attackerErrors = new Set<string>();
       const ensure = async (kind: 'live' | 'signal') => {
         const current = attacker[kind];
         if (current && current.readyState === WebSocket.OPEN) return current;
-        const ws = new WebSocket(`${server.wsUrl}/ws/${kind}/${sessionId}?token=${attackerUser.token}`);
+        // The attacker spells the id in upper case on /ws/live: the same session to the server.
+        const id = kind === 'live' ? sessionId.toUpperCase() : sessionId;
+        const ws = new WebSocket(`${server.wsUrl}/ws/${kind}/${id}?token=${attackerUser.token}`);
         ws.on('error', () => undefined);
         ws.on('close', (code) => closes.push(code));
         ws.on('message', (data) => {
           const m = JSON.parse(String(data));
           if (m.type === 'welcome') attackerPeers.add(m.peer_id);
+          if (m.type === 'error') attackerErrors.add(m.code);
         });
         await new Promise((resolve) => ws.once('open', resolve));
         attacker[kind] = ws;
@@ -448,6 +482,8 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
         closes.every((c) => [1008, 1009, 4403].includes(c)),
         `attacker closes: ${closes.join(',')}`,
       );
+      // Whatever it sent, the attacker heard about its own input, never a server fault.
+      assert.ok(!attackerErrors.has('internal'), `attacker error codes: ${[...attackerErrors].join(',')}`);
       for (const ws of Object.values(attacker)) ws?.terminate();
       for (const socket of Object.values(victims)) socket.close();
     },
