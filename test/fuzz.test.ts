@@ -41,6 +41,9 @@ const unstorableText = (max: number) =>
     minLength: 1,
     maxLength: max,
   });
+// eslint-disable-next-line no-control-regex -- NUL is what it looks for
+const UNPAIRED_OR_NUL = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * encodeURIComponent, except that an unpaired surrogate (which it refuses) is written as the
  * three bytes a careless encoder would produce: percent-escapes that are not valid UTF-8.
@@ -298,6 +301,51 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
     statuses = new Map();
     assert.equal((await call(server.baseUrl, 'GET', '/health')).status, 200);
   });
+
+  test(
+    'well-formed bodies carrying text PostgreSQL cannot store answer 422, never 500',
+    { timeout: 60_000 },
+    async () => {
+      // Bodies of the right shape, with valid tokens and the session id in either case, so the
+      // hostile text reaches the services and the database rather than stopping at the schema.
+      const live = await goLive(server.baseUrl);
+      const id = live.session.session_id;
+      const text = fc.oneof(unstorableText(30), fc.constantFrom('ok', 'a@b.co', 'Plain words'));
+      const request = fc.oneof(
+        fc
+          .record({ email: fc.oneof(text, fc.constant('fuzz@example.com')), name: text, password: text })
+          .map((body) => ({ url: '/auth/register', token: undefined, body: { ...body, role: 'user' } })),
+        fc
+          .record({ email: text, password: text })
+          .map((body) => ({ url: '/auth/login', token: undefined, body })),
+        fc.record({ title: text }).map((body) => ({ url: '/live/sessions', token: live.vendor.token, body })),
+        fc.record({ message: text, upper: fc.boolean() }).map(({ message, upper }) => ({
+          url: `/live/sessions/${upper ? id.toUpperCase() : id}/comments`,
+          token: userToken,
+          body: { message },
+        })),
+      );
+      await fc.assert(
+        fc.asyncProperty(request, async ({ url, token, body }) => {
+          const res = await server.app.inject({
+            method: 'POST',
+            url,
+            headers: token ? { authorization: `Bearer ${token}` } : {},
+            payload: body,
+          });
+          assert.ok(
+            res.statusCode < 500,
+            `POST ${url} ${JSON.stringify(body)} → ${res.statusCode}: ${res.body}`,
+          );
+          const unstorable = Object.values(body).some((v) => UNPAIRED_OR_NUL.test(v));
+          if (unstorable)
+            assert.equal(res.statusCode, 422, `POST ${url} ${JSON.stringify(body)}: ${res.body}`);
+          if (res.statusCode >= 400) assert.ok(JSON.parse(res.body).detail !== undefined);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   test('random bytes on the HTTP port leave the server serving', { timeout: 60_000 }, async () => {
     const port = Number(new URL(server.baseUrl).port);
