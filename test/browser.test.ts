@@ -85,16 +85,49 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     return page;
   }
 
-  async function register(page: Page, role: 'vendor' | 'user', name: string): Promise<void> {
+  const password = 'correct horse battery';
+
+  /** Registers through the sign-in page; returns the email, to sign in elsewhere with. */
+  async function register(page: Page, role: 'vendor' | 'user', name: string): Promise<string> {
+    const email = `${name.toLowerCase().replace(/\W+/g, '.')}.${Date.now()}@example.com`;
     await page.goto(`${server.baseUrl}/#/login`);
     await page.getByTestId('show-register').click();
     await page.getByTestId('name').fill(name);
     await page.getByTestId('role').selectOption(role);
-    await page
-      .getByTestId('email')
-      .fill(`${name.toLowerCase().replace(/\W+/g, '.')}.${Date.now()}@example.com`);
-    await page.getByTestId('password').fill('correct horse battery');
+    await page.getByTestId('email').fill(email);
+    await page.getByTestId('password').fill(password);
     await page.getByTestId('register-submit').click();
+    return email;
+  }
+
+  async function signIn(page: Page, email: string): Promise<void> {
+    await page.goto(`${server.baseUrl}/#/login`);
+    await page.getByTestId('email').fill(email);
+    await page.getByTestId('password').fill(password);
+    await page.getByTestId('login-submit').click();
+  }
+
+  /** Fills in a title and presses Go live once the camera is ready; returns the session id. */
+  async function goLiveInStudio(page: Page, title: string): Promise<string> {
+    await page.getByTestId('session-title').fill(title);
+    await page.waitForFunction(
+      () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
+      undefined,
+      WAIT,
+    );
+    await page.getByTestId('go-live').click();
+    await page.getByTestId('end-live').waitFor({ state: 'visible', ...WAIT });
+    await page.waitForURL(/#\/studio\/[^/]+$/, WAIT);
+    return decodeURIComponent(page.url().split('/').pop()!);
+  }
+
+  /** The local camera preview shows frames. */
+  async function assertPreview(page: Page): Promise<void> {
+    await page.waitForFunction(
+      () => document.querySelector<HTMLVideoElement>('[data-testid=local-video]')!.videoWidth > 0,
+      undefined,
+      WAIT,
+    );
   }
 
   /** The remote video has frames and its clock moves. */
@@ -127,21 +160,8 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     // 1. The vendor registers and goes live.
     const vendor = await openBrowser('dark');
     await register(vendor, 'vendor', 'Ada Vendor');
-    await vendor.getByTestId('session-title').fill(title);
-    await vendor.waitForFunction(
-      () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
-      undefined,
-      WAIT,
-    );
-    await vendor.getByTestId('go-live').click();
-    await vendor.getByTestId('end-live').waitFor({ state: 'visible', ...WAIT });
-    const local = vendor.getByTestId('local-video');
-    await vendor.waitForFunction(
-      () => document.querySelector<HTMLVideoElement>('[data-testid=local-video]')!.videoWidth > 0,
-      undefined,
-      WAIT,
-    );
-    assert.ok((await local.evaluate((v: HTMLVideoElement) => v.videoWidth)) > 0, 'camera preview shows');
+    await goLiveInStudio(vendor, title);
+    await assertPreview(vendor);
 
     // Two viewers register and open the session from the lobby.
     const viewers: Page[] = [];
@@ -248,7 +268,8 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     const send = page.getByTestId('comment-send');
     const counter = page.getByTestId('comment-counter');
     await page.waitForFunction(
-      () => !document.querySelector<HTMLInputElement>('[data-testid=comment-input]')!.disabled,
+      // The chat appears once the session has loaded.
+      () => document.querySelector<HTMLInputElement>('[data-testid=comment-input]')?.disabled === false,
       undefined,
       WAIT,
     );
@@ -280,6 +301,74 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
       [longest],
     );
     assert.equal(await counter.isVisible(), false, 'the counter goes with the sent text');
+  });
+
+  test('a vendor opening the studio on a second device is offered their running stream, to resume or end', async () => {
+    const title = 'Two devices, one stream';
+    const first = await openBrowser();
+    const email = await register(first, 'vendor', 'Ida Vendor');
+    const sessionId = await goLiveInStudio(first, title);
+
+    // Others went live since, so the stream is on the second page of /live/sessions/active.
+    const other = await registerByApi(server.baseUrl, 'vendor', 'Busy Vendor');
+    const othersSessions: string[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const created = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          call(server.baseUrl, 'POST', '/live/sessions', {
+            token: other.token,
+            body: { title: `Filler ${batch * 20 + i}` },
+          }),
+        ),
+      );
+      othersSessions.push(...created.map((reply) => reply.body.session_id as string));
+    }
+    const firstPage = await call(server.baseUrl, 'GET', '/live/sessions/active?limit=200');
+    assert.ok(firstPage.body.next_cursor, 'more than one page of live sessions');
+    assert.ok(!firstPage.body.items.some((s: { session_id: string }) => s.session_id === sessionId));
+
+    // The same vendor signs in on a second device: the studio offers the running stream.
+    const second = await openBrowser();
+    await signIn(second, email);
+    await second.waitForURL(/#\/studio$/, WAIT);
+    const offer = second.getByTestId('running-session');
+    await offer.getByText(`You are live: ${title}`).waitFor(WAIT);
+    assert.equal(await offer.getAttribute('data-session-id'), sessionId);
+    assert.equal(await second.getByTestId('go-live').isVisible(), false, 'not an empty "Ready to go live?"');
+
+    // Resume: the live studio for that session, sending video from here, with its chat.
+    await offer.getByTestId('resume-live').click();
+    await second.waitForURL(`**/#/studio/${sessionId}`, WAIT);
+    await second.getByTestId('end-live').waitFor({ state: 'visible', ...WAIT });
+    await assertPreview(second);
+    await first
+      .getByTestId('connection-note')
+      .filter({ hasText: 'now being sent from another tab or device' })
+      .waitFor(WAIT);
+    const viewer = await openBrowser();
+    await register(viewer, 'user', 'Jo Viewer');
+    await viewer.waitForURL(/#\/lobby$/, WAIT);
+    await viewer.goto(`${server.baseUrl}/#/watch/${sessionId}`);
+    await assertPlaying(viewer);
+    await second.getByTestId('connected-peers').filter({ hasText: /^1$/ }).waitFor(WAIT);
+    await viewer.getByTestId('comment-input').fill('Still there?');
+    await viewer.getByTestId('comment-send').click();
+    await second.getByTestId('comment-list').getByText('Still there?').waitFor(WAIT);
+
+    // Opening the plain studio again offers it again; this time the vendor ends it.
+    await second.evaluate(() => (location.hash = '#/studio'));
+    await second.getByTestId('end-running').click(WAIT);
+    await second.getByTestId('go-live').waitFor({ state: 'visible', ...WAIT });
+    assert.equal(await second.getByTestId('running-session').count(), 0);
+    const ended = await call(server.baseUrl, 'GET', `/live/sessions/${sessionId}`);
+    assert.equal(ended.body.is_live, false);
+    await first.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
+    await viewer.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
+
+    // Tidy up, so the lobby of later tests is not two hundred streams long.
+    for (const id of othersSessions) {
+      await call(server.baseUrl, 'POST', `/live/sessions/${id}/end`, { token: other.token });
+    }
   });
 
   test('a refused sign-in sends the viewer back to sign in, saying why', async () => {

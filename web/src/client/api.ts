@@ -26,8 +26,13 @@ export class ApiClient {
     return this.request('POST', '/auth/login', input);
   }
 
-  activeSessions(limit = 50): Promise<{ items: LiveSession[] }> {
-    return this.request('GET', `/live/sessions/active?limit=${limit}`);
+  /** One page of live sessions, newest first; pass `next_cursor` back for the next page. */
+  activeSessions(
+    limit = 50,
+    cursor: string | null = null,
+  ): Promise<{ items: LiveSession[]; next_cursor: string | null }> {
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    return this.request('GET', `/live/sessions/active?limit=${limit}${after}`);
   }
 
   session(id: string): Promise<LiveSession> {

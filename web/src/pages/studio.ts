@@ -2,6 +2,7 @@ import { Broadcaster } from '../client/broadcaster.js';
 import { openCamera } from '../client/camera.js';
 import { messageOf } from '../client/errors.js';
 import { LiveChannel } from '../client/live-channel.js';
+import { ownLiveSessions } from '../client/own-live-sessions.js';
 import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
 import type { LiveSession } from '../client/types.js';
@@ -10,6 +11,7 @@ import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
+import { runningSessionsCard } from '../ui/running-sessions.js';
 import { stat } from '../ui/stat.js';
 
 const SESSION_REFRESH_MS = 5000;
@@ -17,7 +19,8 @@ const SESSION_REFRESH_MS = 5000;
 /**
  * The vendor's studio: camera preview, then go live (create the session, broadcast to each
  * viewer over WebRTC), mic and camera toggles, live chat and counts, and end. `resumeId` comes
- * from `#/studio/<id>`, so reloading the page while live picks the session up again.
+ * from `#/studio/<id>`, so reloading the page while live picks the session up again. Without it,
+ * a stream the vendor is already running (say, started on another device) is offered first.
  */
 export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const user = ctx.auth!.user;
@@ -32,6 +35,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   let chat: CommentsPanel | null = null;
   let viewsTotal = 0;
   let countRefresh: ReturnType<typeof setTimeout> | null = null;
+  let starting = false;
   let disposed = false;
 
   // --- elements -------------------------------------------------------------------------------
@@ -191,6 +195,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   async function start(event: Event): Promise<void> {
     event.preventDefault();
     if (!camera || !title.value.trim()) return;
+    starting = true;
     goLive.disabled = true;
     setupError.hidden = true;
     try {
@@ -203,6 +208,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       setupError.textContent = messageOf(failure);
       setupError.hidden = false;
       goLive.disabled = false;
+      starting = false;
     }
   }
 
@@ -376,6 +382,31 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     }
   }
 
+  /**
+   * A vendor signing in on a second device must not land on an empty studio while their stream
+   * runs elsewhere: offer it, to resume here or to end.
+   */
+  async function offerRunning(): Promise<void> {
+    let running: LiveSession[];
+    try {
+      running = await ownLiveSessions(api, user.id);
+    } catch {
+      return; // going live still works; the running stream stays reachable from the lobby
+    }
+    if (disposed || starting || session || running.length === 0) return;
+    subtitle.textContent = 'You already have a stream running.';
+    side.replaceChildren(
+      runningSessionsCard(running, {
+        resume: (found) => ctx.navigate(`#/studio/${encodeURIComponent(found.session_id)}`),
+        end: (found) => api.endSession(found.session_id),
+        allEnded: () => {
+          subtitle.textContent = 'Check your camera, name your stream and go live.';
+          side.replaceChildren(setup);
+        },
+      }),
+    );
+  }
+
   // Closing the tab while live would cut every viewer off: ask first.
   const confirmLeave = (event: BeforeUnloadEvent) => {
     if (session?.is_live) event.preventDefault();
@@ -390,6 +421,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   void startCamera().then(() => {
     if (resumeId && camera && !disposed) void resume(resumeId);
   });
+  if (!resumeId) void offerRunning();
   renderToggles();
 
   const element = h(
