@@ -1,6 +1,8 @@
 /** Starts the server: reads the environment, listens, and shuts down cleanly on SIGTERM/SIGINT. */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { refuseWhileClosing } from './http/errors.js';
+import { redactText } from './http/log-redaction.js';
 
 /** Within the usual 10 s grace of orchestrators (Kubernetes, systemd, Heroku) before SIGKILL. */
 const SHUTDOWN_DEADLINE_MS = 9_000;
@@ -11,7 +13,8 @@ async function main(): Promise<void> {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      for (const line of error.problems) console.error(`streammeon: ${line}`);
+      // A bad REDIS_URL is quoted back, and may hold a password.
+      for (const line of error.problems) console.error(`streammeon: ${redactText(line)}`);
       process.exit(2);
     }
     throw error;
@@ -19,8 +22,13 @@ async function main(): Promise<void> {
 
   const app = await buildApp(config);
   let closing = false;
+  app.addHook(
+    'onRequest',
+    refuseWhileClosing(() => closing),
+  );
   /**
-   * Graceful shutdown: Fastify stops routing (new requests get 503 with `Connection: close`),
+   * Graceful shutdown: from the signal on, new requests get 503 `{detail}` with
+   * `Connection: close` (refuseWhileClosing; Fastify's own 503 is off, it is not `{detail}`),
    * every WebSocket is closed with 1012 so clients reconnect to another instance, requests in
    * flight finish, the listener closes, then Redis and the database pool. A second signal, or
    * the deadline, ends the process at once: the orchestrator's SIGKILL would come next anyway.
@@ -65,6 +73,8 @@ async function main(): Promise<void> {
 const LISTEN_BACKLOG = 4096;
 
 main().catch((error: unknown) => {
-  console.error(`streammeon: failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  // A connection error may quote DATABASE_URL or REDIS_URL, password and all.
+  const reason = error instanceof Error ? error.message : String(error);
+  console.error(`streammeon: failed to start: ${redactText(reason)}`);
   process.exit(1);
 });

@@ -1,4 +1,12 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+} from 'fastify';
 
 /**
  * An error with an HTTP status and the words the client sees as `detail`, in the original
@@ -97,6 +105,86 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
   reply
     .code(error.statusCode && error.statusCode < 500 ? error.statusCode : 400)
     .send({ detail: error.message });
+}
+
+/** The parts of a Node HTTP parse error we read (its `rawPacket`, the raw request, is never logged). */
+interface ClientError extends Error {
+  code?: string;
+  reason?: string;
+}
+
+/** The status and the words for a request Node's HTTP parser refused, by the parser's error code. */
+function clientErrorAnswer(error: ClientError): { status: number; detail: string } {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        detail: `Request headers are too large (at most ${Math.floor(maxHeaderSize / 1024)} KiB in all)`,
+      };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, detail: 'Chunk extensions are too large' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, detail: 'The request took too long to arrive' };
+    default:
+      // llhttp's reasons are fixed phrases ("Invalid method encountered"), never the client's bytes.
+      return { status: 400, detail: `Malformed HTTP request${error.reason ? `: ${error.reason}` : ''}` };
+  }
+}
+
+/** How long a refused connection may go on sending (the rest of a huge header) before it is cut. */
+const REFUSED_LINGER_MS = 2_000;
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers over 16 KiB, both
+ * Content-Length and Transfer-Encoding, a malformed request line, header or chunk, a request
+ * too slow to arrive) get `{detail}` with the right status and `Connection: close`, like every
+ * other error; Fastify's default answers `{"error","message","statusCode"}`.
+ *
+ * The answer is written only when no response has started on the connection (as Node does):
+ * bytes in the middle of another response would corrupt it. The socket is then ended, not
+ * destroyed: what the client is still sending is read and dropped until it closes (or
+ * REFUSED_LINGER_MS pass), since closing with unread input sends a TCP reset that can make the
+ * client lose the answer before reading it.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ClientError, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return;
+  const { status, detail } = clientErrorAnswer(error);
+  this.log.debug({ err: error, status }, 'malformed request refused');
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage;
+  if (inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+  );
+  const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+}
+
+/** What a request hears from an instance that is shutting down (main.ts, on SIGTERM/SIGINT). */
+export const SHUTTING_DOWN_DETAIL = 'The server is shutting down; the request was not processed, retry it';
+
+/**
+ * An onRequest hook answering 503 `{detail}` with `Connection: close` while `closing()` is true,
+ * so a client retries on a fresh connection (another instance behind the balancer). It replaces
+ * Fastify's own 503 while closing (`return503OnClosing`), whose body is
+ * `{"error","message","statusCode"}`.
+ */
+export function refuseWhileClosing(closing: () => boolean): onRequestHookHandler {
+  return (_request, reply, done) => {
+    if (!closing()) return done();
+    // Sent as text: a route's own response schema for 503 (GET /health has one) must not apply.
+    void reply
+      .code(503)
+      .header('connection', 'close')
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify({ detail: SHUTTING_DOWN_DETAIL }));
+  };
 }
 
 /**
