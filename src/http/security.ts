@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 
 /**
- * The Content-Security-Policy of every response, written for the pages this server serves from
- * dist/web (the app and /examples/web/, the Agora demo) and for Swagger UI at /docs:
+ * The Content-Security-Policy of every response, and the only one: written for the pages this
+ * server serves from dist/web (the app at /, and /examples/web/, the Agora demo) and for Swagger
+ * UI at /docs. docs/hardening.md shows it verbatim (test/csp.test.ts compares the two).
  *
  * - scripts only from this origin, no inline script, no eval: a comment or name that slipped
  *   into the page as HTML still cannot run;
