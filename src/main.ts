@@ -1,7 +1,7 @@
 /** Starts the server: reads the environment, listens, and shuts down cleanly on SIGTERM/SIGINT. */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { refuseWhileClosing } from './http/errors.js';
+import { refuseWhileClosing, websocketHandshakeError } from './http/errors.js';
 import { redactText } from './http/log-redaction.js';
 
 /** Within the usual 10 s grace of orchestrators (Kubernetes, systemd, Heroku) before SIGKILL. */
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     'onRequest',
     refuseWhileClosing(() => closing),
   );
+  app.websocketServer.on('wsClientError', websocketHandshakeError);
   /**
    * Graceful shutdown: from the signal on, new requests get 503 `{detail}` with
    * `Connection: close` (refuseWhileClosing; Fastify's own 503 is off, it is not `{detail}`),

@@ -2,8 +2,9 @@
  * Every error the server sends is `{"detail": "..."}`, also those that never reach a route:
  * requests Node's HTTP parser refuses (headers too large, Content-Length with Transfer-Encoding,
  * a malformed request line or chunk), errors Fastify raises before routing or while reading a
- * body, the static files' errors, and the 503 of an instance shutting down. Raw TCP, so the bytes
- * on the wire are what is checked, not what an HTTP client makes of them.
+ * body, the static files' errors, WebSocket handshakes ws refuses, and the 503 of an instance
+ * shutting down. Raw TCP, so the bytes on the wire are what is checked, not what an HTTP client
+ * makes of them.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -11,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startApp, type RunningApp } from './support/app.js';
 import { buildWebIfStale } from './support/browser.js';
 import { goLive, register } from './support/http.js';
-import { startServerProcess } from './support/server-process.js';
+import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import { sleep, TestSocket } from './support/ws.js';
 
 interface RawReply {
@@ -180,10 +181,35 @@ describe('errors while reading a request, and from the static files', () => {
   });
 });
 
-describe('an instance shutting down', () => {
-  test('answers new requests 503 {detail} with Connection: close', { timeout: 60_000 }, async () => {
-    const server = await startServerProcess({ DATA_DIR: 'memory://' });
-    try {
+describe('a server process (main.ts)', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await startServerProcess({ DATA_DIR: 'memory://' });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("a WebSocket upgrade with a bad key or version: 400 {detail}, not ws's text/html", async () => {
+    const upgrade = (headers: string) =>
+      exchange(
+        server.baseUrl,
+        `GET /ws/live/00000000-0000-0000-0000-000000000000 HTTP/1.1\r\n${HOST}Upgrade: websocket\r\nConnection: Upgrade\r\n${headers}\r\n`,
+      );
+    const badKey = await upgrade('Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: nope\r\n');
+    assertDetail(badKey, 400, /Sec-WebSocket-Key/);
+    assert.equal(badKey.headers.connection, 'close');
+    const badVersion = await upgrade(
+      'Sec-WebSocket-Version: 7\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n',
+    );
+    assertDetail(badVersion, 400, /Sec-WebSocket-Version/);
+    assert.equal(badVersion.headers['sec-websocket-version'], '13, 8', 'the versions this server speaks');
+  });
+
+  test(
+    'shutting down, it answers new requests 503 {detail} with Connection: close',
+    { timeout: 60_000 },
+    async () => {
       const { session } = await goLive(server.baseUrl);
       const viewer = await register(server.baseUrl);
       // A viewer that stops reading keeps the shutdown waiting for its close handshake (2 s),
@@ -199,8 +225,6 @@ describe('an instance shutting down', () => {
       assertDetail(reply, 503, /shutting down/);
       assert.equal(reply.headers.connection, 'close');
       assert.equal(await exited, 0, server.output().slice(-2_000));
-    } finally {
-      await server.stop();
-    }
-  });
+    },
+  );
 });

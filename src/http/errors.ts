@@ -155,15 +155,41 @@ export function clientErrorHandler(this: FastifyInstance, error: ClientError, so
     socket.destroy();
     return;
   }
-  const body = JSON.stringify({ detail });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawDetailResponse(status, detail));
   const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
   linger.unref();
   socket.once('close', () => clearTimeout(linger));
+}
+
+/** A whole HTTP/1.1 response `{detail}` that closes the connection, for code below Fastify. */
+function rawDetailResponse(status: number, detail: string, headers: Record<string, string> = {}): string {
+  const body = JSON.stringify({ detail });
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `X-Content-Type-Options: nosniff\r\nConnection: close\r\n${extra.join('')}\r\n${body}`
+  );
+}
+
+/**
+ * A `wsClientError` listener for the WebSocket server: upgrade requests ws refuses (a missing or
+ * invalid Sec-WebSocket-Key, -Version, -Protocol or -Extensions header), which ws itself would
+ * answer in text/html, get `{detail}` with ws's own words. The request has no body: the socket
+ * is closed once the answer is written.
+ */
+export function websocketHandshakeError(error: Error, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.message === 'Invalid HTTP method' ? 405 : 400;
+  // What ws adds for a version it does not speak (RFC 6455 §4.4).
+  const headers: Record<string, string> = error.message.includes('Sec-WebSocket-Version')
+    ? { 'Sec-WebSocket-Version': '13, 8' }
+    : {};
+  socket.once('finish', () => socket.destroy());
+  socket.end(rawDetailResponse(status, error.message, headers));
 }
 
 /** What a request hears from an instance that is shutting down (main.ts, on SIGTERM/SIGINT). */
