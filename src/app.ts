@@ -12,7 +12,13 @@ import type { Config } from './config.js';
 import { openStore, type Store } from './db/store.js';
 import { Authenticator } from './http/authenticate.js';
 import { canonicalizeSessionIds } from './http/canonical-ids.js';
-import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/errors.js';
+import {
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandler,
+  refuseWhileClosing,
+  websocketHandshakeError,
+} from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { loggerOptions } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -66,7 +72,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Deep or huge JSON from a client is refused before it costs anything.
     bodyLimit: 256 * 1024,
     // Every error is {detail}: those raised before routing, those of Node's HTTP parser, and
-    // the 503 while shutting down (refuseWhileClosing, installed by main.ts).
+    // the 503 while shutting down (refuseWhileClosing, below).
     frameworkErrors,
     clientErrorHandler,
     return503OnClosing: false,
@@ -82,6 +88,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (!deps.store) await store.close();
   });
   installErrorHandler(app);
+  // From the moment app.close() starts, new requests hear 503 {detail} (Fastify's own is off).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook(
+    'onRequest',
+    refuseWhileClosing(() => closing),
+  );
   canonicalizeSessionIds(app);
 
   await app.register(cors, {
@@ -123,6 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       void drainWebSockets(app.websocketServer, 2_000).then(() => done());
     },
   });
+  app.websocketServer.on('wsClientError', websocketHandshakeError);
   await registerOpenApi(app);
 
   const tokens = new Tokens(config.jwtSecret, config.accessTtlMin, clock);

@@ -1,7 +1,6 @@
 /** Starts the server: reads the environment, listens, and shuts down cleanly on SIGTERM/SIGINT. */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { refuseWhileClosing, websocketHandshakeError } from './http/errors.js';
 import { redactText } from './http/log-redaction.js';
 
 /** Within the usual 10 s grace of orchestrators (Kubernetes, systemd, Heroku) before SIGKILL. */
@@ -22,14 +21,9 @@ async function main(): Promise<void> {
 
   const app = await buildApp(config);
   let closing = false;
-  app.addHook(
-    'onRequest',
-    refuseWhileClosing(() => closing),
-  );
-  app.websocketServer.on('wsClientError', websocketHandshakeError);
   /**
    * Graceful shutdown: from the signal on, new requests get 503 `{detail}` with
-   * `Connection: close` (refuseWhileClosing; Fastify's own 503 is off, it is not `{detail}`),
+   * `Connection: close` (buildApp's refuseWhileClosing; Fastify's own 503 is not `{detail}`),
    * every WebSocket is closed with 1012 so clients reconnect to another instance, requests in
    * flight finish, the listener closes, then Redis and the database pool. A second signal, or
    * the deadline, ends the process at once: the orchestrator's SIGKILL would come next anyway.

@@ -240,8 +240,8 @@ describe('security', { skip: needsPostgres() }, () => {
 
   describe('headers', () => {
     test('pages and API replies carry the security headers and a script-tight policy', async () => {
-      // The app page (/) carries the web app's own, stricter policy (src/http/web.ts); every other
-      // reply carries the one of src/http/security.ts. Both must keep script to this origin.
+      // Every reply, the app page (/) included, carries the one policy of src/http/security.ts,
+      // which keeps script to this origin.
       for (const path of ['/', '/examples/web/', '/health', '/docs/', '/no-such-page']) {
         const res = await fetch(server.baseUrl + path);
         const csp = res.headers.get('content-security-policy') ?? '';
