@@ -22,10 +22,12 @@ export class SessionDirectory {
     private readonly sessions: Sessions,
     private readonly ttlMs = 2_000,
     private readonly maxEntries = 10_000,
+    /** The clock of `readAt` and `freshAfter`: performance.now(), as the hubs' subscribedAt. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   lookup(id: string, freshAfter = Number.NEGATIVE_INFINITY): Promise<SessionFacts | undefined> {
-    const now = performance.now();
+    const now = this.now();
     const cached = this.#entries.get(id);
     if (cached && cached.readAt >= freshAfter && now - cached.readAt < this.ttlMs) return cached.facts;
     const entry: Entry = { readAt: now, facts: this.sessions.find(id) };
