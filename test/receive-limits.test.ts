@@ -1,54 +1,15 @@
 /**
  * What a client may send is budgeted per sender, in messages and bytes, from its first frame:
  * a flooding sender is closed, and never gets another peer dropped or the server's memory grown.
+ * The budget's own arithmetic is unit-tested in test/unit/realtime/receive-budget.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { ReceiveBudget } from '../src/realtime/receive-budget.js';
 import { startApp, type RunningApp } from './support/app.js';
 import { goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
 import { sleep, TestSocket } from './support/ws.js';
-
-const LIMITS = {
-  maxFrameBytes: 1000,
-  messagesPerSecond: 10,
-  burst: 5,
-  bytesPerSecond: 2000,
-  burstBytes: 4000,
-};
-
-describe('ReceiveBudget', () => {
-  const clock = () => {
-    let now = 0;
-    return { now: () => now, advance: (ms: number) => (now += ms) };
-  };
-
-  test('refuses a frame over the size limit', () => {
-    const budget = new ReceiveBudget(LIMITS, clock().now);
-    assert.equal(budget.take(1001), 'too_large');
-    assert.equal(budget.take(1000), undefined);
-  });
-
-  test('allows a burst of messages, then refuses until time refills it', () => {
-    const time = clock();
-    const budget = new ReceiveBudget(LIMITS, time.now);
-    for (let i = 0; i < 5; i++) assert.equal(budget.take(1), undefined);
-    assert.equal(budget.take(1), 'too_many_messages');
-    time.advance(100);
-    assert.equal(budget.take(1), undefined);
-  });
-
-  test('allows a burst of bytes, then refuses until time refills it', () => {
-    const time = clock();
-    const budget = new ReceiveBudget(LIMITS, time.now);
-    for (let i = 0; i < 4; i++) assert.equal(budget.take(1000), undefined);
-    assert.equal(budget.take(1000), 'too_many_bytes');
-    time.advance(500);
-    assert.equal(budget.take(1000), undefined);
-  });
-});
 
 describe('receive limits on real sockets', { skip: needsPostgres() }, () => {
   let server: RunningApp;
