@@ -1,16 +1,15 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
-import { agoraRoutes } from './agora/routes.js';
-import { Passwords } from './auth/passwords.js';
+import { Authenticator } from './auth/authenticator.js';
 import { ExistingUsers } from './auth/existing-users.js';
-import { authRoutes } from './auth/routes.js';
+import { Passwords } from './auth/passwords.js';
 import { Tokens } from './auth/tokens.js';
 import { Users } from './auth/users.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openStore, type Store } from './db/store.js';
-import { Authenticator } from './http/authenticate.js';
+import { RouteAuth } from './http/authenticate.js';
 import { canonicalizeSessionIds } from './http/canonical-ids.js';
 import {
   clientErrorHandler,
@@ -19,28 +18,30 @@ import {
   refuseWhileClosing,
   websocketHandshakeError,
 } from './http/errors.js';
-import { healthRoutes } from './http/health.js';
 import { loggerOptions } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
-import { createValidatorCompiler } from './http/validation.js';
 import { registerRateLimits } from './http/rate-limit.js';
+import { agoraRoutes } from './http/routes/agora.js';
+import { authRoutes } from './http/routes/auth.js';
+import { healthRoutes } from './http/routes/health.js';
+import { liveRoutes } from './http/routes/live.js';
+import { webRoutes } from './http/routes/web.js';
 import { registerSecurityHeaders } from './http/security.js';
-import { drainWebSockets } from './http/shutdown.js';
-import { websocketErrorHandler } from './http/ws-errors.js';
-import { webRoutes } from './http/web.js';
+import { createValidatorCompiler } from './http/validation.js';
+import { CommentBudget } from './limits/comment-budget.js';
+import { createLimiter } from './limits/limiters.js';
 import { Comments } from './live/comments.js';
 import type { LiveEvents } from './live/events.js';
-import { liveRoutes } from './live/routes.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
-import { RateLimitedComments } from './limits/comment-budget.js';
-import { createLimiter } from './limits/limiters.js';
 import { createBackends, type RealtimeBackends } from './realtime/backends.js';
 import { LiveHub } from './realtime/live-hub.js';
 import { Heartbeat } from './realtime/peer.js';
 import { realtimeRoutes } from './realtime/routes.js';
+import { drainWebSockets } from './realtime/shutdown.js';
 import { SignalHub } from './realtime/signal-hub.js';
 import { SIGNAL_MAX_FRAME } from './realtime/signal-socket.js';
+import { websocketErrorHandler } from './realtime/socket-errors.js';
 
 /** What buildApp may be handed instead of creating it from the config (tests, benchmarks). */
 export interface AppDeps {
@@ -143,16 +144,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const tokens = new Tokens(config.jwtSecret, config.accessTtlMin, clock);
   const auth = new Authenticator(tokens, store.userIdType, new ExistingUsers(store.db));
+  const routeAuth = new RouteAuth(auth);
   const users = new Users(store.db, new Passwords());
   const sessions = new Sessions(store.db, presence, events, clock);
-  const comments = config.rateLimits.enabled
-    ? new RateLimitedComments(store.db, events, clock, limiter, config.rateLimits.commentsPerUser)
-    : new Comments(store.db, events, clock);
+  const commentBudget = config.rateLimits.enabled
+    ? new CommentBudget(limiter, config.rateLimits.commentsPerUser)
+    : undefined;
+  const comments = new Comments(store.db, events, clock, commentBudget);
 
   await app.register(healthRoutes, { store, busStatus: () => bus.status() });
-  await app.register(authRoutes, { users, tokens, auth });
-  await app.register(liveRoutes, { sessions, comments, auth });
-  await app.register(agoraRoutes, { agora: config.agora, auth, sessions });
+  await app.register(authRoutes, { users, tokens, auth: routeAuth });
+  await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
+  await app.register(agoraRoutes, { agora: config.agora, auth: routeAuth, sessions });
   await app.register(realtimeRoutes, {
     auth,
     sessions,

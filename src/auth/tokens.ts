@@ -1,8 +1,9 @@
 import { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import type { Clock } from '../clock.js';
+import type { Role } from '../contract/rest.js';
 
-export type Role = 'vendor' | 'user';
+export type { Role };
 
 /** What a valid access token says about its bearer. */
 export interface Principal {

@@ -1,26 +1,19 @@
 import type { Kysely } from 'kysely';
-import { badRequest, UnprocessableError } from '../http/errors.js';
+import { DomainError, invalid } from '../contract/errors.js';
+import { isUuid } from '../contract/ids.js';
+import type { Role, User } from '../contract/rest.js';
+import { isUniqueViolation } from '../db/errors.js';
 import type { Database, UserId, UserIdType } from '../db/schema.js';
 import type { Passwords } from './passwords.js';
-import type { Role } from './tokens.js';
 
-/** A user as the API shows it. */
-export interface User {
-  id: UserId;
-  email: string;
-  name: string;
-  role: Role;
-  created_at: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export type { User };
 
 /**
  * Turns the `sub` of a token (always a string) into the database's user id type, or returns
  * undefined when it cannot be one.
  */
 export function parseUserId(sub: string, type: UserIdType): UserId | undefined {
-  if (type === 'uuid') return UUID.test(sub) ? sub.toLowerCase() : undefined;
+  if (type === 'uuid') return isUuid(sub) ? sub.toLowerCase() : undefined;
   const n = Number(sub);
   return /^\d+$/.test(sub) && Number.isSafeInteger(n) ? n : undefined;
 }
@@ -42,15 +35,15 @@ export class Users {
     private readonly passwords: Passwords,
   ) {}
 
-  /** Creates a user; 400 `Email already registered` when the email is taken in any letter case. */
+  /** Creates a user; `email_taken` (400 `Email already registered`) when taken in any letter case. */
   async register(input: { email: string; name: string; password: string; role: Role }): Promise<User> {
     const email = input.email.trim();
     const name = input.name.trim();
     // The schema counts the raw string; a name of spaces would be stored as an empty one.
-    if (!name) throw new UnprocessableError(['body', 'name'], 'name must not be blank', 'string_too_short');
+    if (!name) throw invalid(['body', 'name'], 'name must not be blank', 'string_too_short');
     const passwordHash = await this.passwords.hash(input.password);
     const taken = await this.#findByEmail(email);
-    if (taken) throw badRequest('Email already registered');
+    if (taken) throw emailTaken();
     try {
       const row = await this.db
         .insertInto('users')
@@ -60,13 +53,13 @@ export class Users {
       return toUser(row);
     } catch (error) {
       // Two registrations of one email at once: the unique index decides, the loser hears why.
-      if ((error as { code?: string }).code === '23505') throw badRequest('Email already registered');
+      if (isUniqueViolation(error)) throw emailTaken();
       throw error;
     }
   }
 
   /**
-   * Checks an email and password; 400 `Incorrect email/password` for either being wrong, after
+   * Checks an email and password; `bad_credentials` (400 `Incorrect email/password`) for either being wrong, after
    * the same hashing work, so the answer does not reveal whether the email exists. A legacy
    * bcrypt hash that verifies is replaced by an argon2id hash.
    */
@@ -74,10 +67,10 @@ export class Users {
     const row = await this.#findByEmail(emailInput.trim());
     if (!row) {
       await this.passwords.verifyNobody(password);
-      throw badRequest('Incorrect email/password');
+      throw badCredentials();
     }
     const check = await this.passwords.verify(row.password_hash, password);
-    if (!check.ok) throw badRequest('Incorrect email/password');
+    if (!check.ok) throw badCredentials();
     if (check.needsRehash) {
       const upgraded = await this.passwords.hash(password);
       await this.db.updateTable('users').set({ password_hash: upgraded }).where('id', '=', row.id).execute();
@@ -104,3 +97,6 @@ export class Users {
       .executeTakeFirst();
   }
 }
+
+const emailTaken = () => new DomainError('email_taken', 'Email already registered');
+const badCredentials = () => new DomainError('bad_credentials', 'Incorrect email/password');

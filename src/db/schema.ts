@@ -1,10 +1,11 @@
 import type { Generated } from 'kysely';
+import type { UserId } from '../contract/ids.js';
 
 /**
  * A user id as the database holds it: a UUID string on a database this service created, or an
  * integer on a database adopted from the original service whose `users.id` is INTEGER.
  */
-export type UserId = string | number;
+export type { UserId };
 
 /** Whether `users.id` (and every column referencing it) is UUID or INTEGER. */
 export type UserIdType = 'uuid' | 'integer';

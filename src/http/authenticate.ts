@@ -1,14 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { ExistingUsers } from '../auth/existing-users.js';
-import { parseUserId } from '../auth/users.js';
-import { bearerToken, TokenError, type Principal, type Tokens } from '../auth/tokens.js';
-import type { UserId, UserIdType } from '../db/schema.js';
-import { forbidden, unauthorized } from './errors.js';
-
-/** The signed-in caller of a request: the token's claims and the user id in the database's type. */
-export interface Caller extends Principal {
-  userId: UserId;
-}
+import { tokenOf, type Authenticator, type Caller } from '../auth/authenticator.js';
+import { forbidden, unauthorized } from '../contract/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,54 +9,33 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Reads the access token of a request: `Authorization: Bearer …`, the original's
- * `?authorization=Bearer%20…`, or the WebSocket endpoints' `?token=…`.
- */
+/** The access token a request carries (header, `?authorization=` or `?token=`). */
 export function requestToken(request: FastifyRequest): string | undefined {
-  const query = request.query as Record<string, unknown> | undefined;
-  const header = request.headers.authorization;
-  if (header) return bearerToken(header);
-  if (typeof query?.authorization === 'string') return bearerToken(query.authorization);
-  if (typeof query?.token === 'string') return bearerToken(query.token);
-  return undefined;
+  return tokenOf({
+    authorization: request.headers.authorization,
+    query: request.query as Record<string, unknown> | undefined,
+  });
 }
 
-/**
- * Checks bearer tokens and turns them into callers: the one authentication path of every route
- * and socket. A valid token whose user was deleted authenticates no one.
- */
-export class Authenticator {
-  constructor(
-    private readonly tokens: Tokens,
-    private readonly userIdType: UserIdType,
-    private readonly users: ExistingUsers,
-  ) {}
-
-  /** The caller named by `token`; throws 401 with the reason when there is none. */
-  async caller(token: string | undefined): Promise<Caller> {
-    if (!token) throw unauthorized('Not authenticated');
-    let principal: Principal;
-    try {
-      principal = await this.tokens.verify(token);
-    } catch (error) {
-      throw unauthorized(error instanceof TokenError ? error.message : 'Could not validate credentials');
-    }
-    const userId = parseUserId(principal.sub, this.userIdType);
-    if (userId === undefined) throw unauthorized('Could not validate credentials');
-    if (!(await this.users.exists(userId))) throw unauthorized('User no longer exists');
-    return { ...principal, userId };
-  }
+/** Route hooks that sign the caller in, or refuse the request. */
+export class RouteAuth {
+  constructor(private readonly auth: Authenticator) {}
 
   /** preHandler hook: the route needs a signed-in caller. */
   readonly requireUser = async (request: FastifyRequest): Promise<void> => {
-    request.caller = await this.caller(requestToken(request));
+    request.caller = await this.auth.caller(requestToken(request));
   };
 
   /** preHandler hook: the route needs a signed-in vendor. */
   readonly requireVendor = async (request: FastifyRequest): Promise<void> => {
-    const caller = await this.caller(requestToken(request));
+    const caller = await this.auth.caller(requestToken(request));
     if (caller.role !== 'vendor') throw forbidden('vendor role required');
     request.caller = caller;
   };
+}
+
+/** The caller a `requireUser`/`requireVendor` hook put on the request. */
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw unauthorized();
+  return request.caller;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { isSessionId } from '../live/sessions.js';
+import { canonicalSessionId } from '../contract/ids.js';
 
 /** Path parameters that may name a live session (Agora channels are named after sessions). */
 const SESSION_PARAMS = ['session_id', 'channelName'] as const;
@@ -17,7 +17,7 @@ export function canonicalizeSessionIds(app: FastifyInstance): void {
     if (!params) return;
     for (const name of SESSION_PARAMS) {
       const value = params[name];
-      if (typeof value === 'string' && isSessionId(value)) params[name] = value.toLowerCase();
+      if (typeof value === 'string') params[name] = canonicalSessionId(value);
     }
   });
 }

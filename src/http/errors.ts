@@ -7,56 +7,37 @@ import type {
   FastifyRequest,
   onRequestHookHandler,
 } from 'fastify';
+import { DATABASE_DOWN_DETAIL, DomainError, type DomainErrorCode } from '../contract/errors.js';
+import { isDatabaseDown } from '../db/errors.js';
 
-/**
- * An error with an HTTP status and the words the client sees as `detail`, in the original
- * FastAPI service's shape: `{"detail": "..."}`.
- */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly detail: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(detail);
-    this.name = 'HttpError';
+/** The HTTP status of each domain error code: the one place REST learns what a code means. */
+export const HTTP_STATUS: Record<DomainErrorCode, number> = {
+  invalid: 422,
+  bad_credentials: 400,
+  bad_cursor: 400,
+  email_taken: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  session_ended: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** Sends a domain error as the original service did: `{detail}`, or FastAPI's 422 list. */
+function sendDomainError(error: DomainError, reply: FastifyReply): FastifyReply {
+  const status = HTTP_STATUS[error.code];
+  const { field, type, retryAfterMs } = error.extra;
+  if (error.code === 'invalid') {
+    return reply
+      .code(status)
+      .send({ detail: [{ loc: field ?? ['body'], msg: error.detail, type: type ?? 'value_error' }] });
   }
+  if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+  if (retryAfterMs !== undefined)
+    reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  return reply.code(status).send({ detail: error.detail });
 }
-
-/** A 422 for a value the schema let through but the rules refuse; sent in FastAPI's list shape. */
-export class UnprocessableError extends HttpError {
-  constructor(
-    readonly loc: (string | number)[],
-    msg: string,
-    readonly type = 'value_error',
-  ) {
-    super(422, msg);
-  }
-}
-
-export const badRequest = (detail: string) => new HttpError(400, detail);
-export const unauthorized = (detail = 'Not authenticated') =>
-  new HttpError(401, detail, { 'www-authenticate': 'Bearer' });
-export const forbidden = (detail: string) => new HttpError(403, detail);
-export const notFound = (detail: string) => new HttpError(404, detail);
-export const conflict = (detail: string) => new HttpError(409, detail);
-export const unavailable = (detail: string) => new HttpError(503, detail);
-
-/** A 429 saying, in `detail` and `Retry-After`, when the caller may try again. */
-export function tooManyRequests(what: string, retryAfterMs: number): HttpError {
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new HttpError(429, `${what}; try again in ${seconds} s`, { 'retry-after': String(seconds) });
-}
-
-/** What a client hears while the database is unreachable (REST 503 and WebSocket alike). */
-export const DATABASE_DOWN_DETAIL = 'Database unavailable, try again shortly';
-
-/**
- * True for a foreign-key violation. A user id comes from a token, and a token can outlive its user:
- * writing a row that references the vanished user is then the caller's problem (401), not ours.
- */
-export const isForeignKeyViolation = (error: unknown): boolean =>
-  (error as { code?: string } | null)?.code === '23503';
 
 /** One entry of a FastAPI 422 body. */
 interface ValidationIssue {
@@ -71,31 +52,6 @@ const LOCATION: Record<string, string> = {
   params: 'path',
   headers: 'header',
 };
-
-/** The errors that mean "the database is unreachable", from pg and from the pool. */
-export function isDatabaseDown(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | null;
-  if (!e) return false;
-  if (
-    e.code &&
-    [
-      'ECONNREFUSED',
-      'ECONNRESET',
-      'ETIMEDOUT',
-      'EPIPE',
-      '57P01',
-      '57P02',
-      '57P03',
-      '08006',
-      '08001',
-      '08003',
-    ].includes(e.code)
-  )
-    return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-    e.message ?? '',
-  );
-}
 
 /**
  * Errors Fastify raises before routing (a path with a broken %-escape, …), which never reach
@@ -219,13 +175,8 @@ export function refuseWhileClosing(closing: () => boolean): onRequestHookHandler
  * leaks nothing.
  */
 export function installErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof UnprocessableError) {
-      return reply.code(422).send({ detail: [{ loc: error.loc, msg: error.detail, type: error.type }] });
-    }
-    if (error instanceof HttpError) {
-      return reply.code(error.statusCode).headers(error.headers).send({ detail: error.detail });
-    }
+  app.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    if (error instanceof DomainError) return sendDomainError(error, reply);
     if ('validation' in error && error.validation) {
       const where = LOCATION[error.validationContext ?? 'body'] ?? 'body';
       const detail: ValidationIssue[] = error.validation.map((v) => {

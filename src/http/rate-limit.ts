@@ -2,9 +2,25 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { RateLimitConfig, RateRule } from '../config.js';
-import { windowWords } from '../limits/comment-budget.js';
+import { rateLimited } from '../contract/errors.js';
 import type { Limiter } from '../limits/limiter.js';
-import { tooManyRequests } from './errors.js';
+import { windowWords } from '../limits/window-words.js';
+
+/**
+ * The HTTP rate limits a route may declare in its options, `config: { limits: [...] }`: the limit
+ * travels with the route, so renaming or moving the route keeps it.
+ * - `auth-ip`: login and registration attempts per client IP, before the body is read;
+ * - `auth-email`: the same per email named in the body (hashed), once it is parsed and valid;
+ * - `ws-connect-ip`: WebSocket connections per client IP, refused with 429 before the upgrade.
+ */
+export type RouteLimit = 'auth-ip' | 'auth-email' | 'ws-connect-ip';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The rate limits of this route (http/rate-limit.ts). */
+    limits?: RouteLimit[];
+  }
+}
 
 /**
  * @fastify/rate-limit's store protocol over our Limiter, so the plugin counts in the same place
@@ -33,13 +49,10 @@ function storeOver(limiter: Limiter) {
 type Check = (request: FastifyRequest) => Promise<void>;
 
 /**
- * The HTTP rate limits: login and registration per client IP and per email, and WebSocket
- * connections per client IP (the upgrade is a GET: refused with 429 before it happens). Comments
- * are limited in RateLimitedComments, shared by REST and WebSocket.
- *
- * The routes live in their own modules; which of them are limited is this one table, attached by
- * an onRoute hook, so call before registering the routes. Over a limit: 429, `Retry-After`, and
- * `{detail}` saying when to retry.
+ * Attaches the limits each route declares (`config.limits`, see RouteLimit) as it is added, so
+ * call before registering the routes. Comments are limited by limits/comment-budget.ts instead,
+ * shared by REST and WebSocket. Over a limit: 429, `Retry-After`, and `{detail}` saying when to
+ * retry.
  */
 export async function registerRateLimits(
   app: FastifyInstance,
@@ -66,7 +79,7 @@ export async function registerRateLimits(
       if (key(request) === undefined) return;
       const verdict = await counter(request);
       if (!verdict.isAllowed && verdict.isExceeded) {
-        throw tooManyRequests(`${what} (at most ${rule.max} per ${windowWords(rule.windowMs)})`, verdict.ttl);
+        throw rateLimited(`${what} (at most ${rule.max} per ${windowWords(rule.windowMs)})`, verdict.ttl);
       }
     };
   };
@@ -93,21 +106,17 @@ export async function registerRateLimits(
   const wsPerIp = check('ws-ip', limits.wsConnectsPerIp, 'Too many connections from your address', clientIp);
 
   // Per IP before the body is even read; per email once it is parsed and valid.
-  const table: Record<string, { onRequest?: Check; preHandler?: Check }> = {
-    'POST /auth/login': { onRequest: authPerIp, preHandler: authPerEmail },
-    'POST /auth/register': { onRequest: authPerIp, preHandler: authPerEmail },
-    'GET /ws/live/:session_id': { onRequest: wsPerIp },
-    'GET /ws/signal/:session_id': { onRequest: wsPerIp },
+  const hooks: Record<RouteLimit, { onRequest?: Check; preHandler?: Check }> = {
+    'auth-ip': { onRequest: authPerIp },
+    'auth-email': { preHandler: authPerEmail },
+    'ws-connect-ip': { onRequest: wsPerIp },
   };
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) {
-      const hooks = table[`${method} ${route.url}`];
-      if (!hooks) continue;
-      if (hooks.onRequest)
-        route.onRequest = [...asArray(route.onRequest), hooks.onRequest as onRequestAsyncHookHandler];
-      if (hooks.preHandler)
-        route.preHandler = [...asArray(route.preHandler), hooks.preHandler as onRequestAsyncHookHandler];
+    for (const name of route.config?.limits ?? []) {
+      const { onRequest, preHandler } = hooks[name];
+      if (onRequest) route.onRequest = [...asArray(route.onRequest), onRequest as onRequestAsyncHookHandler];
+      if (preHandler)
+        route.preHandler = [...asArray(route.preHandler), preHandler as onRequestAsyncHookHandler];
     }
   });
 }

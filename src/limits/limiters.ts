@@ -1,4 +1,4 @@
-import type { RedisConnections } from '../realtime/redis.js';
+import type { RedisConnections } from '../redis.js';
 import type { Limiter } from './limiter.js';
 import { MemoryLimiter } from './limiter-memory.js';
 import { RedisLimiter } from './limiter-redis.js';

@@ -1,28 +1,23 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import {
-  conflict,
-  isForeignKeyViolation,
-  notFound,
-  unauthorized,
-  UnprocessableError,
-} from '../http/errors.js';
+import { invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
+import { isSessionId } from '../contract/ids.js';
+import { MAX_COMMENT_LENGTH } from '../contract/limits.js';
+import type { Comment } from '../contract/rest.js';
+import { isForeignKeyViolation } from '../db/errors.js';
 import { unstorableText } from '../db/storable-text.js';
 import type { LiveEvents } from './events.js';
-import { isSessionId } from './sessions.js';
 
-/** A comment as the API and the `comment` WebSocket event show it. */
-export interface Comment {
-  id: string;
-  session_id: string;
-  user_id: UserId;
-  user_name: string;
-  message: string;
-  ts: string;
+export type { Comment };
+
+/**
+ * What may refuse a comment before it is stored: the per-user budget (limits/comment-budget.ts)
+ * throws `rate_limited`. REST and WebSocket post through the same Comments, so through the same gate.
+ */
+export interface CommentGate {
+  check(author: UserId): Promise<void>;
 }
-
-export const MAX_COMMENT_LENGTH = 1000;
 
 /** Characters as people count them (and PostgreSQL's char_length): code points, not UTF-16 units. */
 export function characterCount(text: string): number {
@@ -37,6 +32,7 @@ export class Comments {
     private readonly db: Kysely<Database>,
     private readonly events: LiveEvents,
     private readonly clock: Clock,
+    private readonly gate?: CommentGate,
   ) {}
 
   /**
@@ -45,18 +41,21 @@ export class Comments {
    * 404 for an unknown session, 409 for an ended one.
    */
   async post(sessionId: string, author: { id: UserId; name: string }, rawMessage: string): Promise<Comment> {
+    // Every attempt counts against the budget, valid or not: it protects the database and the
+    // viewers' screens alike.
+    await this.gate?.check(author.id);
     const message = rawMessage.trim();
     if (message.length === 0)
-      throw new UnprocessableError(['body', 'message'], 'message must not be blank', 'string_too_short');
+      throw invalid(['body', 'message'], 'message must not be blank', 'string_too_short');
     if (characterCount(message) > MAX_COMMENT_LENGTH) {
-      throw new UnprocessableError(
+      throw invalid(
         ['body', 'message'],
         `message must be at most ${MAX_COMMENT_LENGTH} characters`,
         'string_too_long',
       );
     }
     const unstorable = unstorableText(message);
-    if (unstorable) throw new UnprocessableError(['body', 'message'], `message ${unstorable}`);
+    if (unstorable) throw invalid(['body', 'message'], `message ${unstorable}`);
     if (!isSessionId(sessionId)) throw notFound('Session not found');
     // One statement checks liveness and inserts. FOR SHARE makes it wait for an end in progress
     // and then see is_live = false, and makes an end wait for it: so no comment is stored after
@@ -89,7 +88,7 @@ export class Comments {
         .select('id')
         .where('id', '=', sessionId)
         .executeTakeFirst();
-      throw exists ? conflict('Session has ended; comments are closed') : notFound('Session not found');
+      throw exists ? sessionEnded('Session has ended; comments are closed') : notFound('Session not found');
     }
     const comment: Comment = {
       id: row.id,

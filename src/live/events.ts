@@ -1,5 +1,4 @@
-import type { Comment } from './comments.js';
-import type { LiveSession } from './sessions.js';
+import type { Comment, LiveSession } from '../contract/rest.js';
 
 /**
  * What the live services tell the realtime layer. The REST routes and the WebSocket `comment`

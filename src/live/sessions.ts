@@ -1,33 +1,21 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import {
-  badRequest,
-  isForeignKeyViolation,
-  notFound,
-  unauthorized,
-  UnprocessableError,
-} from '../http/errors.js';
-import type { Presence } from '../realtime/presence.js';
+import { DomainError, invalid, notFound, unauthorized } from '../contract/errors.js';
+import { isSessionId } from '../contract/ids.js';
+import type { LiveSession, SessionPage } from '../contract/rest.js';
+import { isForeignKeyViolation } from '../db/errors.js';
 import type { LiveEvents } from './events.js';
 
-/** A live session as the API shows it. */
-export interface LiveSession {
-  session_id: string;
-  title: string;
-  vendor: { id: UserId; name: string };
-  is_live: boolean;
-  started_at: string;
-  ended_at: string | null;
-  viewer_count: number;
-  views_total: number;
-  live_duration_seconds: number;
-}
+export type { LiveSession, SessionPage };
 
-/** A page of sessions, newest first; `next_cursor` fetches the next page, null at the end. */
-export interface SessionPage {
-  items: LiveSession[];
-  next_cursor: string | null;
+/**
+ * Viewer connections per session, across all instances: what the realtime layer's presence
+ * knows, asked for by the REST answers. (realtime/presence.ts implements it.)
+ */
+export interface ViewerCounts {
+  count(sessionId: string): Promise<number>;
+  counts(sessionIds: string[]): Promise<Map<string, number>>;
 }
 
 /** A session's own fields, without the counts that change by the second. */
@@ -45,18 +33,11 @@ interface SessionRow extends SessionFacts {
   views_total: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True when `id` can be a session id; anything else is simply not found. */
-export function isSessionId(id: string): boolean {
-  return UUID.test(id);
-}
-
 /** The lifecycle of live sessions: create, list, fetch, end. */
 export class Sessions {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly presence: Presence,
+    private readonly viewerCounts: ViewerCounts,
     private readonly events: LiveEvents,
     private readonly clock: Clock,
   ) {}
@@ -64,7 +45,7 @@ export class Sessions {
   async create(vendorId: UserId, title: string): Promise<LiveSession> {
     const trimmed = title.trim();
     if (!trimmed) {
-      throw new UnprocessableError(['body', 'title'], 'title must not be blank', 'string_too_short');
+      throw invalid(['body', 'title'], 'title must not be blank', 'string_too_short');
     }
     const { id } = await this.db
       .insertInto('live_sessions')
@@ -81,7 +62,7 @@ export class Sessions {
   async get(id: string): Promise<LiveSession> {
     const row = isSessionId(id) ? await this.#select().where('s.id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw notFound('Session not found');
-    return this.#toSession(row, await this.presence.count(row.id));
+    return this.#toSession(row, await this.viewerCounts.count(row.id));
   }
 
   /** A session's own fields, without counts (the realtime layer's admission checks). */
@@ -102,7 +83,7 @@ export class Sessions {
         .select('id')
         .where('id', '=', after)
         .executeTakeFirst();
-      if (!known) throw badRequest('cursor is not one this server issued; start again without it');
+      if (!known) throw badCursor();
       query = query.where(
         sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${after})`,
       );
@@ -113,7 +94,7 @@ export class Sessions {
       .limit(limit + 1)
       .execute();
     const page = rows.slice(0, limit);
-    const counts = await this.presence.counts(page.map((r) => r.id));
+    const counts = await this.viewerCounts.counts(page.map((r) => r.id));
     const last = page.at(-1);
     return {
       items: page.map((r) => this.#toSession(r, counts.get(r.id) ?? 0)),
@@ -158,7 +139,7 @@ export class Sessions {
       .where('s.vendor_id', '=', vendorId)
       .executeTakeFirst();
     if (!row) throw notFound('Session not found');
-    const session = this.#toSession(row, ended ? 0 : await this.presence.count(id));
+    const session = this.#toSession(row, ended ? 0 : await this.viewerCounts.count(id));
     if (ended) this.events.sessionEnded(session);
     return session;
   }
@@ -214,6 +195,9 @@ function encodeCursor(id: string): string {
 
 function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!isSessionId(id)) throw badRequest('cursor is not one this server issued; start again without it');
+  if (!isSessionId(id)) throw badCursor();
   return id;
 }
+
+const badCursor = () =>
+  new DomainError('bad_cursor', 'cursor is not one this server issued; start again without it');

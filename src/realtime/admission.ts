@@ -2,10 +2,10 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
-import { requestToken, type Authenticator, type Caller } from '../http/authenticate.js';
-import { HttpError } from '../http/errors.js';
+import { tokenOf, type Authenticator, type Caller } from '../auth/authenticator.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { DomainError } from '../contract/errors.js';
 import type { SessionFacts } from '../live/sessions.js';
-import { CloseCode } from './peer.js';
 import { REFUSAL_REASON, type ReceiveBudget } from './receive-budget.js';
 
 /** A client frame as ws hands it over. */
@@ -96,10 +96,15 @@ export async function admit(
 ): Promise<Admission | undefined> {
   let caller: Caller;
   try {
-    caller = await auth.caller(requestToken(request));
+    caller = await auth.caller(
+      tokenOf({
+        authorization: request.headers.authorization,
+        query: request.query as Record<string, unknown>,
+      }),
+    );
   } catch (error) {
     // Anything but a refused token (the database down, say) is the error handler's: 1013 or 1011.
-    if (!(error instanceof HttpError)) throw error;
+    if (!(error instanceof DomainError)) throw error;
     socket.close(CloseCode.unauthorized, error.detail);
     return undefined;
   }

@@ -6,7 +6,7 @@ import { RedisBus } from './bus-redis.js';
 import { MemoryPresence } from './presence-memory.js';
 import { RedisPresence } from './presence-redis.js';
 import type { Presence } from './presence.js';
-import { connectRedis, type RedisConnections } from './redis.js';
+import { connectRedis, type RedisConnections } from '../redis.js';
 
 /** The bus and presence backends an instance runs on, chosen by REDIS_URL. */
 export interface RealtimeBackends {

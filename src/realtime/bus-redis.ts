@@ -1,5 +1,5 @@
 import { Subscriptions, type Bus, type BusHandler, type BusStatus } from './bus.js';
-import type { RedisConnections } from './redis.js';
+import type { RedisConnections } from '../redis.js';
 
 /**
  * The bus across instances over Redis pub/sub. Local subscribers get each message at once; the

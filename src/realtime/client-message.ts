@@ -1,5 +1,12 @@
 import type { RawData } from 'ws';
-import type { HttpError } from '../http/errors.js';
+import {
+  DATABASE_DOWN_DETAIL,
+  DomainError,
+  type DomainErrorCode,
+  type ErrorEventCode,
+} from '../contract/errors.js';
+import type { ErrorMessage } from '../contract/live-protocol.js';
+import { isDatabaseDown } from '../db/errors.js';
 
 /** A client frame that parsed as a JSON object with a string `type`. */
 export interface ClientMessage {
@@ -8,7 +15,7 @@ export interface ClientMessage {
 }
 
 export interface ProtocolError {
-  code: 'bad_json' | 'invalid_message';
+  code: Extract<ErrorEventCode, 'bad_json' | 'invalid_message'>;
   detail: string;
 }
 
@@ -33,22 +40,33 @@ export function parseClientMessage(
   return { message: value as ClientMessage };
 }
 
-/** The `code` of an `error` event for a service error, by its HTTP status. */
-export function errorCodeOf(error: HttpError): string {
-  switch (error.statusCode) {
-    case 401:
-      return 'unauthorized';
-    case 403:
-      return 'forbidden';
-    case 404:
-      return 'not_found';
-    case 409:
-      return 'session_ended';
-    case 422:
-      return 'invalid_message';
-    case 429:
-      return 'rate_limited';
-    default:
-      return 'error';
-  }
+/**
+ * The `error` event a client hears for a domain error (the WebSocket side of http/errors.ts's
+ * status table), or undefined for an error that is not the client's to hear.
+ */
+export function errorEventOf(error: unknown): ErrorMessage | undefined {
+  if (isDatabaseDown(error)) return { type: 'error', code: 'unavailable', detail: DATABASE_DOWN_DETAIL };
+  if (!(error instanceof DomainError)) return undefined;
+  const { retryAfterMs } = error.extra;
+  return {
+    type: 'error',
+    code: ERROR_EVENT_OF[error.code],
+    detail: error.detail,
+    // Over the comment budget: seconds until the client may post again, as REST's Retry-After.
+    ...(retryAfterMs !== undefined ? { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : {}),
+  };
 }
+
+const ERROR_EVENT_OF: Record<DomainErrorCode, ErrorEventCode> = {
+  invalid: 'invalid_message',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  not_found: 'not_found',
+  session_ended: 'session_ended',
+  rate_limited: 'rate_limited',
+  unavailable: 'unavailable',
+  // Not raised by anything a socket does (registration, login, paging); named for completeness.
+  email_taken: 'invalid_message',
+  bad_credentials: 'unauthorized',
+  bad_cursor: 'invalid_message',
+};

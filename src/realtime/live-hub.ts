@@ -1,11 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Comment } from '../live/comments.js';
+import { CloseCode } from '../contract/close-codes.js';
+import {
+  sessionEndedMessage,
+  type CommentMessage,
+  type ViewerCountMessage,
+  type ViewsTotalMessage,
+} from '../contract/live-protocol.js';
+import type { Comment, LiveSession } from '../contract/rest.js';
 import type { LiveEvents } from '../live/events.js';
-import type { LiveSession } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import type { Bus } from './bus.js';
-import { CloseCode, type Peer } from './peer.js';
+import type { Peer } from './peer.js';
 import { textFrames } from './frames.js';
 import type { Presence } from './presence.js';
 
@@ -78,18 +84,13 @@ export class LiveHub implements LiveEvents {
 
   /** Publishes a committed comment to the session's viewers on every instance. */
   commentPosted(comment: Comment): void {
-    this.bus.publish(channelOf(comment.session_id), FRAME + JSON.stringify({ type: 'comment', ...comment }));
+    const message: CommentMessage = { type: 'comment', ...comment };
+    this.bus.publish(channelOf(comment.session_id), FRAME + JSON.stringify(message));
   }
 
   /** Tells every peer of the session, on every instance, that it ended; then closes them. */
   sessionEnded(session: LiveSession): void {
-    const frame = JSON.stringify({
-      type: 'session_ended',
-      session_id: session.session_id,
-      ended_at: session.ended_at,
-      live_duration_seconds: session.live_duration_seconds,
-    });
-    this.bus.publish(channelOf(session.session_id), ENDED + frame);
+    this.bus.publish(channelOf(session.session_id), ENDED + JSON.stringify(sessionEndedMessage(session)));
   }
 
   /**
@@ -256,13 +257,15 @@ export class LiveHub implements LiveEvents {
       if (this.#rooms.get(room.sessionId) !== room) return;
       if (count !== room.lastCount) {
         room.lastCount = count;
-        this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'viewer_count', count })));
+        const message: ViewerCountMessage = { type: 'viewer_count', count };
+        this.#broadcast(room, Buffer.from(JSON.stringify(message)));
       }
       // Unique views only grow: a read that raced an insert (or another instance's) must not
       // show a smaller number than viewers already saw.
       if (views > room.lastViews && views >= room.viewsFloor) {
         room.lastViews = views;
-        this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'views_total', total: views })));
+        const message: ViewsTotalMessage = { type: 'views_total', total: views };
+        this.#broadcast(room, Buffer.from(JSON.stringify(message)));
       }
     } catch (error) {
       // The database or Redis hiccuped: keep the last values; the next change or recount retries.

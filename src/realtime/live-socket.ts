@@ -1,16 +1,17 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import type { Authenticator, Caller } from '../http/authenticate.js';
-import { DATABASE_DOWN_DETAIL, HttpError, isDatabaseDown } from '../http/errors.js';
+import type { Authenticator, Caller } from '../auth/authenticator.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { sessionInfoMessage } from '../contract/live-protocol.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import { isViewsTotalFrame, type LiveHub } from './live-hub.js';
 import type { SessionDirectory } from './session-directory.js';
-import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
+import { Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import { admit, Inbox } from './admission.js';
 import { ReceiveBudget, type ReceiveLimits } from './receive-budget.js';
-import { errorCodeOf, parseClientMessage } from './client-message.js';
+import { errorEventOf, parseClientMessage } from './client-message.js';
 
 /** Bytes a client frame on /ws/live may have; a comment is at most 1000 characters. */
 export const LIVE_MAX_FRAME = 16 * 1024;
@@ -72,18 +73,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
       const info = deps.sessions.present(facts, viewerCount, deps.hub.openingViews(session.id, viewsTotal));
       peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
       peer.sendFirst({ type: 'views_total', total: info.views_total });
-      peer.sendFirst({
-        type: 'session_info',
-        session_id: info.session_id,
-        title: info.title,
-        vendor: info.vendor,
-        is_live: info.is_live,
-        started_at: info.started_at,
-        ended_at: info.ended_at,
-        live_duration_seconds: info.live_duration_seconds,
-        viewer_count: info.viewer_count,
-        views_total: info.views_total,
-      });
+      peer.sendFirst(sessionInfoMessage(info));
     } finally {
       peer.release();
     }
@@ -123,19 +113,10 @@ async function handleMessage(
       try {
         await deps.comments.post(sessionId, { id: caller.userId, name: caller.name }, message.message);
       } catch (error) {
-        if (isDatabaseDown(error)) {
-          // As REST's 503: the comment was not stored; the client may send it again shortly.
-          return peer.sendJson({ type: 'error', code: 'unavailable', detail: DATABASE_DOWN_DETAIL });
-        }
-        if (!(error instanceof HttpError)) throw error;
-        const retryAfter = error.headers['retry-after'];
-        peer.sendJson({
-          type: 'error',
-          code: errorCodeOf(error),
-          detail: error.detail,
-          // Over the comment budget: seconds until the client may post again, as REST's Retry-After.
-          ...(retryAfter ? { retry_after: Number(retryAfter) } : {}),
-        });
+        // Refused (invalid, ended, over budget) or not stored (database down: may be sent again).
+        const event = errorEventOf(error);
+        if (!event) throw error;
+        peer.sendJson(event);
       }
       return;
     }

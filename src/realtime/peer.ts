@@ -1,17 +1,9 @@
 import { WebSocket } from 'ws';
+import type { LiveServerMessage } from '../contract/live-protocol.js';
+import type { SignalServerMessage } from '../contract/signal-protocol.js';
 
-/** WebSocket close codes of both realtime endpoints (see README, "WebSocket protocols"). */
-export const CloseCode = {
-  normal: 1000,
-  policy: 1008,
-  tooLarge: 1009,
-  restarting: 1012,
-  unauthorized: 4401,
-  forbidden: 4403,
-  notFound: 4404,
-  replaced: 4409,
-  ended: 4410,
-} as const;
+/** Anything the server sends on either endpoint (contract/*-protocol.ts). */
+export type ServerMessage = LiveServerMessage | SignalServerMessage;
 
 const TEXT = { binary: false } as const;
 
@@ -102,7 +94,7 @@ export class Peer {
   }
 
   /** Sends ahead of anything held. */
-  sendFirst(message: object): void {
+  sendFirst(message: ServerMessage): void {
     this.#write(JSON.stringify(message));
   }
 
@@ -129,7 +121,7 @@ export class Peer {
     socket.send(data, TEXT);
   }
 
-  sendJson(message: object): void {
+  sendJson(message: ServerMessage): void {
     this.send(JSON.stringify(message));
   }
 

@@ -1,5 +1,5 @@
 import type { Presence } from './presence.js';
-import type { RedisConnections } from './redis.js';
+import type { RedisConnections } from '../redis.js';
 
 export interface RedisPresenceOptions {
   /** How often this instance says it is alive and re-asserts its counts. */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Authenticator } from '../http/authenticate.js';
+import type { Authenticator } from '../auth/authenticator.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
@@ -54,6 +54,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   app.route<{ Params: { session_id: string } }>({
     method: 'GET',
     url: '/ws/live/:session_id',
+    config: { limits: ['ws-connect-ip'] },
     schema: { params: Params, hide: true },
     handler: upgradeRequired,
     wsHandler: liveSocketHandler({
@@ -74,6 +75,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   app.route<{ Params: { session_id: string } }>({
     method: 'GET',
     url: '/ws/signal/:session_id',
+    config: { limits: ['ws-connect-ip'] },
     schema: { params: Params, hide: true },
     handler: upgradeRequired,
     wsHandler: signalSocketHandler({

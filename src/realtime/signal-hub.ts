@@ -1,14 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import type { UserId } from '../db/schema.js';
-import type { LiveSession } from '../live/sessions.js';
+import { CloseCode } from '../contract/close-codes.js';
+import type { UserId } from '../contract/ids.js';
+import { sessionEndedMessage } from '../contract/live-protocol.js';
+import type { LiveSession } from '../contract/rest.js';
+import type { SignalRole } from '../contract/signal-protocol.js';
 import type { Bus } from './bus.js';
-import { CloseCode, type Peer } from './peer.js';
+import type { Peer } from './peer.js';
 
 /** A socket on `/ws/signal`, with the identity the relay stamps on what it sends. */
 export interface SignalPeer {
   peerId: string;
-  role: 'vendor' | 'viewer';
+  role: SignalRole;
   userId: UserId;
   userName: string;
   peer: Peer;
@@ -113,12 +116,7 @@ export class SignalHub {
 
   /** Closes every signaling peer of an ended session with 1000. */
   sessionEnded(session: LiveSession): void {
-    const frame = JSON.stringify({
-      type: 'session_ended',
-      session_id: session.session_id,
-      ended_at: session.ended_at,
-    });
-    this.#publish(session.session_id, { k: 'end', frame });
+    this.#publish(session.session_id, { k: 'end', frame: JSON.stringify(sessionEndedMessage(session)) });
   }
 
   close(code: number = CloseCode.restarting): void {

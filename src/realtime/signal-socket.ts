@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { WebSocket, type RawData } from 'ws';
-import type { Authenticator } from '../http/authenticate.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { CloseCode } from '../contract/close-codes.js';
+import { RELAYED_TYPES, type RelayedType } from '../contract/signal-protocol.js';
 import { admit, Inbox } from './admission.js';
 import { ReceiveBudget, type ReceiveLimits } from './receive-budget.js';
 import { parseClientMessage, type ClientMessage } from './client-message.js';
-import { CloseCode, Peer, type Heartbeat, type PeerLimits } from './peer.js';
+import { Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import type { SessionDirectory } from './session-directory.js';
 import type { SignalHub, SignalPeer } from './signal-hub.js';
 
@@ -16,7 +18,7 @@ export const SIGNAL_MAX_FRAME = 64 * 1024;
 export const ROLE_WAIT_MS = 1_000;
 
 /** The message types relayed between peers, verbatim but for the `from` stamp. */
-const RELAYED = new Set(['offer', 'answer', 'candidate', 'bye']);
+const RELAYED: ReadonlySet<string> = new Set<RelayedType>(RELAYED_TYPES);
 
 export interface SignalSocketDeps {
   auth: Authenticator;

@@ -1,3 +1,5 @@
+import { CloseCode, shouldReconnect } from '../../../src/contract/close-codes.js';
+
 /** Where a reconnecting socket stands; `closed` carries why it will not come back. */
 export type SocketStatus =
   | { state: 'connecting'; attempt: number }
@@ -12,18 +14,14 @@ export interface ReconnectingSocketOptions {
   onOpen?: (resumed: boolean) => void;
   onMessage: (message: unknown) => void;
   onStatus?: (status: SocketStatus) => void;
-  /** Close codes after which retrying cannot help (bad token, unknown or ended session…). */
-  finalCodes?: ReadonlySet<number>;
   initialDelayMs?: number;
   maxDelayMs?: number;
 }
 
-/** Close codes the Streammeon server uses for "do not come back". 1000 is a normal, deliberate end. */
-export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1008, 4401, 4403, 4404, 4409, 4410]);
-
 /**
  * A WebSocket carrying JSON that reconnects with exponential backoff and jitter, until closed
- * by us or by the server with a final code. 1012 (server restarting) and network drops retry.
+ * by us or by the server with a terminal close code (the contract's catalogue says which: a bad
+ * token, an unknown or ended session, …). 1012 (server restarting) and network drops retry.
  */
 export class ReconnectingSocket {
   private socket: WebSocket | null = null;
@@ -57,7 +55,7 @@ export class ReconnectingSocket {
     this.retryTimer = null;
     const socket = this.socket;
     this.socket = null;
-    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(1000, 'client closed');
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close(CloseCode.normal, 'client closed');
   }
 
   private connect(): void {
@@ -93,8 +91,7 @@ export class ReconnectingSocket {
     socket.onclose = (event: CloseEvent) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      const finalCodes = this.options.finalCodes ?? FINAL_CLOSE_CODES;
-      if (this.stopped || finalCodes.has(event.code)) {
+      if (this.stopped || !shouldReconnect(event.code)) {
         this.stopped = true;
         this.options.onStatus?.({ state: 'closed', code: event.code, reason: event.reason });
         return;

@@ -1,62 +1,33 @@
-/** The shapes of the Streammeon REST and WebSocket contract, as the browser sees them. */
+/**
+ * The shapes the browser sends and receives. Every one is the server's contract (src/contract/),
+ * imported as types only: nothing of the server reaches the bundle.
+ */
+import type { SignalClientMessage, SignalServerMessage } from '../../../src/contract/signal-protocol.js';
 
-// The server's own types: one definition of the contract (type-only, nothing reaches the bundle).
-export type { Role } from '../../../src/auth/tokens.js';
-export type { User } from '../../../src/auth/users.js';
-export type { UserId } from '../../../src/db/schema.js';
-export type { Comment } from '../../../src/live/comments.js';
-/** A type here, so the value can be checked against the server's without bundling server code. */
-export type { MAX_COMMENT_LENGTH } from '../../../src/live/comments.js';
-export type { LiveSession } from '../../../src/live/sessions.js';
-import type { User } from '../../../src/auth/users.js';
-import type { UserId } from '../../../src/db/schema.js';
-import type { Comment } from '../../../src/live/comments.js';
+export type { UserId } from '../../../src/contract/ids.js';
+export type { AuthResult, Comment, LiveSession, Role, User } from '../../../src/contract/rest.js';
+export type { LiveServerMessage as LiveEvent } from '../../../src/contract/live-protocol.js';
+export type { SignalRole } from '../../../src/contract/signal-protocol.js';
 
-export interface AuthResult {
-  access_token: string;
-  token_type: 'bearer';
-  user: User;
-}
-
-/** Server → client on `/ws/live/{id}`. */
-export type LiveEvent =
-  | { type: 'viewer_count'; count: number }
-  | { type: 'views_total'; total: number }
-  | {
-      type: 'session_info';
-      is_live: boolean;
-      started_at: string;
-      ended_at: string | null;
-      live_duration_seconds: number;
-      viewer_count: number;
-      views_total: number;
-    }
-  | ({ type: 'comment' } & Comment)
-  | { type: 'session_ended'; ended_at: string; live_duration_seconds: number }
-  | { type: 'pong' }
-  | { type: 'error'; code?: string; detail?: string };
-
-export type SignalRole = 'vendor' | 'viewer';
-
-/** A session description travels as the SDP text; objects `{type, sdp}` are accepted too. */
+/**
+ * How this app fills the free-form fields of relayed signaling messages (the server relays any
+ * fields verbatim): a session description as its SDP text (objects `{type, sdp}` accepted too),
+ * and ICE candidates as RTCIceCandidateInit.
+ */
 export type WireSdp = string | RTCSessionDescriptionInit;
 
-/** Server → client on `/ws/signal/{id}`. Relayed messages carry the sender's peer id in `from`. */
-export type SignalEvent =
-  | { type: 'welcome'; peer_id: string; role: SignalRole }
-  | { type: 'peer_joined'; peer_id: string; user_id?: UserId; user_name?: string }
-  | { type: 'peer_left'; peer_id: string }
-  | { type: 'vendor_joined'; peer_id: string }
-  | { type: 'vendor_left' }
+type Relayed =
   | { type: 'offer'; from: string; sdp: WireSdp }
   | { type: 'answer'; from: string; sdp: WireSdp }
   | { type: 'candidate'; from: string; candidate: RTCIceCandidateInit | null }
-  | { type: 'bye'; from: string }
-  | { type: 'error'; code?: string; detail?: string };
+  | { type: 'bye'; from: string };
 
-/** Client → server on `/ws/signal/{id}`. */
+/** Server → client on `/ws/signal/{id}`, with this app's relayed payloads. */
+export type SignalEvent = Exclude<SignalServerMessage, { from: string }> | Relayed;
+
+/** Client → server on `/ws/signal/{id}`: the messages this app sends. */
 export type SignalCommand =
-  | { type: 'role'; value: SignalRole }
+  | Extract<SignalClientMessage, { type: 'role' | 'ping' }>
   | { type: 'offer'; to: string; sdp: string }
   | { type: 'answer'; to: string; sdp: string }
   | { type: 'candidate'; to: string; candidate: RTCIceCandidateInit | null }

@@ -1,3 +1,4 @@
+import { CloseCode } from '../../../src/contract/close-codes.js';
 import { Broadcaster } from '../client/broadcaster.js';
 import { openCamera } from '../client/camera.js';
 import { messageOf } from '../client/errors.js';
@@ -279,19 +280,21 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       connection.hidden = false;
     } else if (status.state === 'open') {
       connection.hidden = true;
-    } else if (status.state === 'closed' && session?.is_live && status.code !== 1000) {
-      if (status.code === 4410) return showEnded(secondsSince(session.started_at));
+    } else if (status.state === 'closed' && session?.is_live && status.code !== CloseCode.normal) {
+      if (status.code === CloseCode.ended) return showEnded(secondsSince(session.started_at));
       connection.textContent =
-        status.code === 4401 ? 'Your sign-in has expired. Sign in again to keep streaming.' : 'Disconnected.';
+        status.code === CloseCode.unauthorized
+          ? 'Your sign-in has expired. Sign in again to keep streaming.'
+          : 'Disconnected.';
       connection.hidden = false;
     }
   }
 
   function showSignalStatus(status: SocketStatus): void {
     if (status.state !== 'closed' || !session?.is_live) return;
-    // 4409: a newer studio (another tab or device) took over sending video for this session.
+    // Replaced: a newer studio (another tab or device) took over sending video for this session.
     connection.textContent =
-      status.code === 4409
+      status.code === CloseCode.replaced
         ? 'Your video is now being sent from another tab or device.'
         : 'Video sending stopped. Reload the page to reconnect.';
     connection.hidden = false;

@@ -1,3 +1,4 @@
+import { CloseCode } from '../../../src/contract/close-codes.js';
 import { ApiError, messageOf } from '../client/errors.js';
 import { LiveChannel } from '../client/live-channel.js';
 import { Receiver, type ReceiverState } from '../client/receiver.js';
@@ -207,11 +208,12 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     } else if (status.state === 'open') {
       connection.hidden = true;
     } else if (status.state === 'closed' && session?.is_live) {
-      if (status.code === 4410) return showEnded(session.live_duration_seconds);
-      if (status.code === 1000) return;
-      if (status.code === 4401) return ctx.signOut('Your sign-in has expired. Please sign in again.');
+      if (status.code === CloseCode.ended) return showEnded(session.live_duration_seconds);
+      if (status.code === CloseCode.normal) return;
+      if (status.code === CloseCode.unauthorized)
+        return ctx.signOut('Your sign-in has expired. Please sign in again.');
       connection.textContent =
-        status.code === 4401
+        status.code === CloseCode.unauthorized
           ? 'Your sign-in has expired. Please sign in again.'
           : 'Disconnected from the stream.';
       connection.hidden = false;

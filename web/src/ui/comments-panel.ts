@@ -1,12 +1,11 @@
 import { messageOf } from '../client/errors.js';
-import type { Comment, MAX_COMMENT_LENGTH, UserId } from '../client/types.js';
+import { MAX_COMMENT_LENGTH } from '../../../src/contract/limits.js';
+import type { Comment, UserId } from '../client/types.js';
 import { CharacterCounter } from './character-counter.js';
 import { h, svg } from './dom.js';
 import { formatTime, hueOf, initials } from './format.js';
 import { icons } from './icons.js';
 
-/** The server's limit; the type makes the build fail if the two ever differ. */
-const MAX_LENGTH: typeof MAX_COMMENT_LENGTH = 1000;
 /** Older comments are trimmed from the page so a long session stays light. */
 const MAX_SHOWN = 300;
 
@@ -25,7 +24,7 @@ export class CommentsPanel {
   private readonly input: HTMLInputElement;
   private readonly sendButton: HTMLButtonElement;
   private readonly error: HTMLElement;
-  private readonly counter = new CharacterCounter(MAX_LENGTH, 'comment-counter');
+  private readonly counter = new CharacterCounter(MAX_COMMENT_LENGTH, 'comment-counter');
   private enabled = true;
   private withinLimit = true;
   private posting = false;

@@ -1,10 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
-import { DATABASE_DOWN_DETAIL, isDatabaseDown } from './errors.js';
-
-/** "Try again later": the client should reconnect after a pause. */
-const TRY_AGAIN_LATER = 1013;
-const INTERNAL_ERROR = 1011;
+import { WebSocket } from 'ws';
+import { CloseCode } from '../contract/close-codes.js';
+import { DATABASE_DOWN_DETAIL } from '../contract/errors.js';
+import { isDatabaseDown } from '../db/errors.js';
 
 /**
  * What a WebSocket handler that threw during admission does to its socket. The default would
@@ -12,12 +10,12 @@ const INTERNAL_ERROR = 1011;
  * database's words while PostgreSQL is unreachable (reconnect in a moment), else 1011.
  */
 export function websocketErrorHandler(error: Error, socket: WebSocket, request: FastifyRequest): void {
-  if (socket.readyState !== socket.OPEN) return;
+  if (socket.readyState !== WebSocket.OPEN) return;
   if (isDatabaseDown(error)) {
     request.log.warn({ err: error }, 'websocket admission failed: database unreachable');
-    socket.close(TRY_AGAIN_LATER, DATABASE_DOWN_DETAIL);
+    socket.close(CloseCode.tryAgainLater, DATABASE_DOWN_DETAIL);
     return;
   }
   request.log.error({ err: error }, 'websocket handler failed');
-  socket.close(INTERNAL_ERROR, 'Internal server error');
+  socket.close(CloseCode.internal, 'Internal server error');
 }

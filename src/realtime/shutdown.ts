@@ -1,7 +1,5 @@
-import type { WebSocketServer } from 'ws';
-
-/** "Service restart": browsers and our clients reconnect, to another instance behind the balancer. */
-const RESTARTING = 1012;
+import { WebSocket, type WebSocketServer } from 'ws';
+import { CloseCode } from '../contract/close-codes.js';
 
 /**
  * Closes every WebSocket still open with 1012 (the hubs close their admitted peers first; this
@@ -10,7 +8,7 @@ const RESTARTING = 1012;
  * the shutdown past its deadline (ws alone would wait 30 s).
  */
 export function drainWebSockets(server: WebSocketServer, graceMs: number): Promise<void> {
-  const open = [...server.clients].filter((socket) => socket.readyState !== socket.CLOSED);
+  const open = [...server.clients].filter((socket) => socket.readyState !== WebSocket.CLOSED);
   if (open.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
     let left = open.length;
@@ -28,7 +26,7 @@ export function drainWebSockets(server: WebSocketServer, graceMs: number): Promi
         }
       });
       if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-        socket.close(RESTARTING, 'server restarting');
+        socket.close(CloseCode.restarting, 'server restarting');
       }
     }
   });

@@ -1,40 +1,25 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Authenticator } from '../http/authenticate.js';
-import { unauthorized } from '../http/errors.js';
-import { bearerSecurity, errorResponses, UserIdSchema } from '../http/schemas.js';
-import { MAX_COMMENT_LENGTH, type Comments } from './comments.js';
-import type { Sessions } from './sessions.js';
-
-const SessionSchema = Type.Object({
-  session_id: Type.String({ format: 'uuid' }),
-  title: Type.String(),
-  vendor: Type.Object({ id: UserIdSchema, name: Type.String() }),
-  is_live: Type.Boolean(),
-  started_at: Type.String({ format: 'date-time' }),
-  ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  viewer_count: Type.Integer({ description: 'viewer connections now, across all instances' }),
-  views_total: Type.Integer({ description: 'unique non-vendor users who ever joined' }),
-  live_duration_seconds: Type.Integer({ description: 'whole seconds; while live, now minus start' }),
-});
-
-const CommentSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  session_id: Type.String({ format: 'uuid' }),
-  user_id: UserIdSchema,
-  user_name: Type.String(),
-  message: Type.String(),
-  ts: Type.String({ format: 'date-time' }),
-});
-
-const SessionParams = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
-const AuthQuery = { authorization: Type.Optional(Type.String()) };
+import {
+  AuthQuery,
+  CommentListSchema,
+  CommentSchema,
+  CreateSessionBody,
+  PostCommentBody,
+  SessionPageSchema,
+  SessionParams,
+  SessionSchema,
+} from '../../contract/rest.js';
+import type { Comments } from '../../live/comments.js';
+import type { Sessions } from '../../live/sessions.js';
+import { callerOf, type RouteAuth } from '../authenticate.js';
+import { bearerSecurity, errorResponses } from '../schemas.js';
 
 export interface LiveRoutesOptions {
   sessions: Sessions;
   comments: Comments;
-  auth: Authenticator;
+  auth: RouteAuth;
 }
 
 /** Live sessions and their comments. */
@@ -52,14 +37,13 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
         tags: ['live'],
         summary: 'Go live: create a session (vendors only)',
         security: bearerSecurity,
-        querystring: Type.Object(AuthQuery),
-        body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) }),
+        querystring: AuthQuery,
+        body: CreateSessionBody,
         response: { 200: SessionSchema, ...errorResponses(400, 401, 403, 422) },
       },
     },
     async (request) => {
-      if (!request.caller) throw unauthorized();
-      return sessions.create(request.caller.userId, request.body.title);
+      return sessions.create(callerOf(request).userId, request.body.title);
     },
   );
 
@@ -75,13 +59,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
             Type.String({ maxLength: 200, description: 'next_cursor of the previous page' }),
           ),
         }),
-        response: {
-          200: Type.Object({
-            items: Type.Array(SessionSchema),
-            next_cursor: Type.Union([Type.String(), Type.Null()]),
-          }),
-          ...errorResponses(400, 422),
-        },
+        response: { 200: SessionPageSchema, ...errorResponses(400, 422) },
       },
     },
     async (request) => sessions.listActive(request.query.limit, request.query.cursor),
@@ -121,13 +99,12 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
           description: 'Peers on /ws/live get `session_ended`, then their sockets close with 1000.',
           security: bearerSecurity,
           params: SessionParams,
-          querystring: Type.Object(AuthQuery),
+          querystring: AuthQuery,
           response: { 200: SessionSchema, ...errorResponses(401, 403, 404, 422) },
         },
       },
       async (request) => {
-        if (!request.caller) throw unauthorized();
-        return sessions.end(request.params.session_id, request.caller.userId);
+        return sessions.end(request.params.session_id, callerOf(request).userId);
       },
     );
   });
@@ -145,7 +122,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
             Type.String({ maxLength: 64, description: 'a comment id: page back from it' }),
           ),
         }),
-        response: { 200: Type.Object({ items: Type.Array(CommentSchema) }), ...errorResponses(404, 422) },
+        response: { 200: CommentListSchema, ...errorResponses(404, 422) },
       },
     },
     async (request) => ({
@@ -163,14 +140,13 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
         description: 'Acknowledged once committed; then broadcast as a `comment` event on /ws/live.',
         security: bearerSecurity,
         params: SessionParams,
-        querystring: Type.Object(AuthQuery),
-        body: Type.Object({ message: Type.String({ minLength: 1, maxLength: MAX_COMMENT_LENGTH * 2 }) }),
+        querystring: AuthQuery,
+        body: PostCommentBody,
         response: { 200: CommentSchema, ...errorResponses(401, 404, 409, 422) },
       },
     },
     async (request) => {
-      if (!request.caller) throw unauthorized();
-      const { userId, name } = request.caller;
+      const { userId, name } = callerOf(request);
       return comments.post(request.params.session_id, { id: userId, name }, request.body.message);
     },
   );

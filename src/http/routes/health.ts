@@ -1,20 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import type { Store } from '../db/store.js';
+import { HealthSchema } from '../../contract/rest.js';
+import type { Store } from '../../db/store.js';
 
 export interface HealthOptions {
   store: Store;
   /** The bus's own state: `memory`, `redis`, or `down` while Redis is unreachable. */
   busStatus: () => 'memory' | 'redis' | 'down';
 }
-
-const HealthBody = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
-  db: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
-  db_kind: Type.Union([Type.Literal('postgres'), Type.Literal('pglite')]),
-  bus: Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('down')]),
-});
 
 /** `GET /health`: 200 while the database answers (even with Redis down: `degraded`), else 503. */
 export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (fastify, { store, busStatus }) => {
@@ -25,7 +18,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (fastify, {
       schema: {
         tags: ['health'],
         summary: 'Liveness and dependencies',
-        response: { 200: HealthBody, 503: HealthBody },
+        response: { 200: HealthSchema, 503: HealthSchema },
       },
     },
     async (_request, reply) => {

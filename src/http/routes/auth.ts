@@ -1,42 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import type { Authenticator } from '../http/authenticate.js';
-import { unauthorized } from '../http/errors.js';
-import { bearerSecurity, errorResponses, UserIdSchema } from '../http/schemas.js';
-import type { Tokens } from './tokens.js';
-import type { Users } from './users.js';
-
-const UserSchema = Type.Object({
-  id: UserIdSchema,
-  email: Type.String(),
-  name: Type.String(),
-  role: Type.Union([Type.Literal('vendor'), Type.Literal('user')]),
-  created_at: Type.String({ format: 'date-time' }),
-});
-
-const TokenResponse = Type.Object({
-  access_token: Type.String(),
-  token_type: Type.Literal('bearer'),
-  user: UserSchema,
-});
-
-const RegisterBody = Type.Object({
-  email: Type.String({ format: 'email', maxLength: 254 }),
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-  role: Type.Optional(Type.Union([Type.Literal('vendor'), Type.Literal('user')], { default: 'user' })),
-});
-
-const LoginBody = Type.Object({
-  email: Type.String({ minLength: 1, maxLength: 254 }),
-  password: Type.String({ maxLength: 1024 }),
-});
+import { unauthorized } from '../../contract/errors.js';
+import { AuthQuery, LoginBody, RegisterBody, TokenResponseSchema, UserSchema } from '../../contract/rest.js';
+import type { Tokens } from '../../auth/tokens.js';
+import type { Users } from '../../auth/users.js';
+import { callerOf, type RouteAuth } from '../authenticate.js';
+import { bearerSecurity, errorResponses } from '../schemas.js';
 
 export interface AuthRoutesOptions {
   users: Users;
   tokens: Tokens;
-  auth: Authenticator;
+  auth: RouteAuth;
 }
 
 /** `POST /auth/register`, `POST /auth/login`, `GET /me`. */
@@ -46,11 +20,12 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
   app.post(
     '/auth/register',
     {
+      config: { limits: ['auth-ip', 'auth-email'] },
       schema: {
         tags: ['auth'],
         summary: 'Create an account and sign in',
         body: RegisterBody,
-        response: { 200: TokenResponse, ...errorResponses(400, 422) },
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 422) },
       },
     },
     async (request) => {
@@ -62,11 +37,12 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
   app.post(
     '/auth/login',
     {
+      config: { limits: ['auth-ip', 'auth-email'] },
       schema: {
         tags: ['auth'],
         summary: 'Sign in with email and password',
         body: LoginBody,
-        response: { 200: TokenResponse, ...errorResponses(400, 422) },
+        response: { 200: TokenResponseSchema, ...errorResponses(400, 422) },
       },
     },
     async (request) => {
@@ -83,14 +59,12 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
         tags: ['auth'],
         summary: 'The signed-in user',
         security: bearerSecurity,
-        querystring: Type.Object({ authorization: Type.Optional(Type.String()) }),
+        querystring: AuthQuery,
         response: { 200: UserSchema, ...errorResponses(401) },
       },
     },
     async (request) => {
-      const caller = request.caller;
-      if (!caller) throw unauthorized();
-      const user = await users.findById(caller.userId);
+      const user = await users.findById(callerOf(request).userId);
       // A token can outlive its user; such a token no longer authenticates anyone.
       if (!user) throw unauthorized('User no longer exists');
       return user;

@@ -3,7 +3,7 @@ import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import { Type } from 'typebox';
+import { AppConfigSchema } from '../../contract/rest.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 
 export interface WebOptions {
@@ -22,7 +22,7 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, options
       schema: {
         tags: ['web'],
         summary: 'Settings for the web app (ICE servers for WebRTC)',
-        response: { 200: Type.Object({ ice_servers: Type.Array(Type.Unknown()) }) },
+        response: { 200: AppConfigSchema },
       },
     },
     async () => ({ ice_servers: options.iceServers }),

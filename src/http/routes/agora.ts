@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import type { Config } from '../config.js';
-import type { Authenticator, Caller } from '../http/authenticate.js';
-import { forbidden, unauthorized, unavailable, UnprocessableError } from '../http/errors.js';
-import { bearerSecurity, errorResponses } from '../http/schemas.js';
-import type { Sessions } from '../live/sessions.js';
+import type { Config } from '../../config.js';
+import type { Caller } from '../../auth/authenticator.js';
+import { forbidden, invalid, unavailable } from '../../contract/errors.js';
+import type { Sessions } from '../../live/sessions.js';
+import { callerOf, type RouteAuth } from '../authenticate.js';
+import { bearerSecurity, errorResponses } from '../schemas.js';
 import {
   credentialsProblem,
   DEFAULT_EXPIRY_SECONDS,
@@ -17,12 +18,12 @@ import {
   TOKEN_TYPES,
   type AgoraCredentials,
   type TokenType,
-} from './tokens.js';
+} from '../../agora/tokens.js';
 
 export interface AgoraRoutesOptions {
   /** undefined when AGORA_APP_ID / AGORA_APP_CERTIFICATE are unset: token routes answer 503. */
   agora: Config['agora'];
-  auth: Authenticator;
+  auth: RouteAuth;
   sessions: Sessions;
 }
 
@@ -122,13 +123,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
   };
 
   /** The RTC token the caller asked for, once they may have it. */
-  const mintRtc = async (
-    caller: Caller | null,
-    params: RtcParamsT,
-    uid: number | string,
-    expirySeconds: number,
-  ) => {
-    if (!caller) throw unauthorized();
+  const mintRtc = async (caller: Caller, params: RtcParamsT, uid: number | string, expirySeconds: number) => {
     if (params.role === 'publisher') await requireSessionVendor(caller, params.channelName);
     return rtcToken(configured(), { channelName: params.channelName, role: params.role, uid, expirySeconds });
   };
@@ -180,7 +175,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
     async (request) => {
       const { params, query } = request;
       const uid = rtcUid(params.tokentype, params.uid);
-      return { rtcToken: await mintRtc(request.caller, params, uid, query.expiry) };
+      return { rtcToken: await mintRtc(callerOf(request), params, uid, query.expiry) };
     },
   );
 
@@ -199,7 +194,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
       },
     },
     async (request) => {
-      if (!request.caller) throw unauthorized();
+      callerOf(request);
       return { rtmToken: rtmToken(configured(), request.params.uid, request.query.expiry) };
     },
   );
@@ -227,13 +222,13 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
       const uid = rtcUid(params.tokentype, params.uid);
       const rtmUserId = String(uid);
       if (rtmUserId.length > MAX_RTM_USER_LENGTH) {
-        throw new UnprocessableError(
+        throw invalid(
           ['path', 'uid'],
           `uid is also the RTM user id here, so it should have at most ${MAX_RTM_USER_LENGTH} characters`,
           'string_too_long',
         );
       }
-      const rtc = await mintRtc(request.caller, params, uid, query.expiry);
+      const rtc = await mintRtc(callerOf(request), params, uid, query.expiry);
       return { rtcToken: rtc, rtmToken: rtmToken(configured(), rtmUserId, query.expiry) };
     },
   );
@@ -246,7 +241,7 @@ function rtcUid(tokentype: TokenType, raw: string): number | string {
   if (tokentype === 'userAccount') return raw;
   const uid = Number(raw);
   if (!/^\d{1,10}$/.test(raw) || uid > MAX_UID) {
-    throw new UnprocessableError(
+    throw invalid(
       ['path', 'uid'],
       `uid should be a whole number from 0 to ${MAX_UID} when tokentype is uid (got "${raw}"); use tokentype userAccount for a string`,
     );

@@ -1,0 +1,89 @@
+/**
+ * Errors in the domain's words. Services throw DomainError with a stable code; each transport maps
+ * the codes once: http/errors.ts to a status and `{detail}` (or FastAPI's 422 list), realtime to an
+ * `error` event (`ERROR_EVENT_CODES` below, listed in docs/protocol.md; a test checks).
+ */
+
+export type DomainErrorCode =
+  /** A value the rules refuse; `field` says where (FastAPI's `loc`). */
+  | 'invalid'
+  /** No token, a bad one, or one whose user no longer exists. */
+  | 'unauthorized'
+  /** Signed in, but not allowed to do this. */
+  | 'forbidden'
+  | 'not_found'
+  /** The session ended: comments are closed. */
+  | 'session_ended'
+  /** Over a budget; `retryAfterMs` says when to try again. */
+  | 'rate_limited'
+  /** Registration with an email that is taken. */
+  | 'email_taken'
+  /** Login with a wrong email or password (the answer does not say which). */
+  | 'bad_credentials'
+  /** A paging cursor this server never issued. */
+  | 'bad_cursor'
+  /** A dependency is missing or down (the database, a service not configured). */
+  | 'unavailable';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+
+  constructor(
+    readonly code: DomainErrorCode,
+    /** The words the client sees (`detail`). */
+    readonly detail: string,
+    readonly extra: {
+      /** Where the invalid value is, as FastAPI's `loc`: `['body', 'message']`. */
+      field?: (string | number)[];
+      /** FastAPI's error `type` for an invalid value: `string_too_long`, … */
+      type?: string;
+      retryAfterMs?: number;
+    } = {},
+  ) {
+    super(detail);
+  }
+}
+
+export const invalid = (field: (string | number)[], detail: string, type = 'value_error') =>
+  new DomainError('invalid', detail, { field, type });
+export const unauthorized = (detail = 'Not authenticated') => new DomainError('unauthorized', detail);
+export const forbidden = (detail: string) => new DomainError('forbidden', detail);
+export const notFound = (detail: string) => new DomainError('not_found', detail);
+export const sessionEnded = (detail: string) => new DomainError('session_ended', detail);
+export const unavailable = (detail: string) => new DomainError('unavailable', detail);
+
+/** Over a budget: `what` and when to retry, in the detail and in `retryAfterMs`. */
+export function rateLimited(what: string, retryAfterMs: number): DomainError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new DomainError('rate_limited', `${what}; try again in ${seconds} s`, { retryAfterMs });
+}
+
+/** What a client hears while the database is unreachable (REST 503 and WebSocket alike). */
+export const DATABASE_DOWN_DETAIL = 'Database unavailable, try again shortly';
+
+/** The `code` of a WebSocket `{type:"error", code, detail}` event, and whether to retry. */
+export interface ErrorEventInfo {
+  meaning: string;
+  /** True when sending the same message again later may succeed. */
+  retry: boolean;
+}
+
+export const ERROR_EVENT_CODES = {
+  bad_json: { meaning: 'the frame is not valid JSON', retry: false },
+  invalid_message: {
+    meaning: 'the message is not one the endpoint takes, or a field is invalid',
+    retry: false,
+  },
+  unknown_type: { meaning: 'no such message type on this endpoint', retry: false },
+  unauthorized: { meaning: "the sender's user no longer exists", retry: false },
+  forbidden: { meaning: 'the sender may not do this', retry: false },
+  not_found: { meaning: 'the session does not exist', retry: false },
+  session_ended: { meaning: 'the session ended: comments are closed', retry: false },
+  rate_limited: { meaning: 'over the comment budget; `retry_after` says in how many seconds', retry: true },
+  unavailable: { meaning: 'the database is unreachable; the comment was not stored', retry: true },
+  internal: { meaning: 'the server failed; the message may not have been handled', retry: true },
+  role_already_set: { meaning: '`/ws/signal`: the role is chosen by the first message only', retry: false },
+  forbidden_target: { meaning: '`/ws/signal`: viewers can only signal the vendor', retry: false },
+} as const satisfies Record<string, ErrorEventInfo>;
+
+export type ErrorEventCode = keyof typeof ERROR_EVENT_CODES;

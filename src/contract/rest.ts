@@ -1,0 +1,117 @@
+/**
+ * The REST contract: every body a client sends and every answer it gets, as TypeBox schemas. The
+ * routes validate and serialize with these, the OpenAPI document is generated from them, and the
+ * TypeScript types (`Static<>`) are derived from them, never retyped: a field added here reaches
+ * REST, the WebSocket events that carry the same objects, OpenAPI and the web client at once.
+ */
+import { Type, type Static } from 'typebox';
+import { MAX_COMMENT_LENGTH } from './limits.js';
+
+/** A user id: a UUID string, or an integer on a database adopted from the original. */
+export const UserIdSchema = Type.Union([Type.String(), Type.Integer()]);
+
+export const RoleSchema = Type.Union([Type.Literal('vendor'), Type.Literal('user')]);
+export type Role = Static<typeof RoleSchema>;
+
+export const UserSchema = Type.Object({
+  id: UserIdSchema,
+  email: Type.String(),
+  name: Type.String(),
+  role: RoleSchema,
+  created_at: Type.String({ format: 'date-time' }),
+});
+/** A user as the API shows it. */
+export type User = Static<typeof UserSchema>;
+
+export const TokenResponseSchema = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  user: UserSchema,
+});
+/** What register and login answer. */
+export type AuthResult = Static<typeof TokenResponseSchema>;
+
+export const RegisterBody = Type.Object({
+  email: Type.String({ format: 'email', maxLength: 254 }),
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  role: Type.Optional(Type.Union([Type.Literal('vendor'), Type.Literal('user')], { default: 'user' })),
+});
+
+export const LoginBody = Type.Object({
+  email: Type.String({ minLength: 1, maxLength: 254 }),
+  password: Type.String({ maxLength: 1024 }),
+});
+
+export const SessionSchema = Type.Object({
+  session_id: Type.String({ format: 'uuid' }),
+  title: Type.String(),
+  vendor: Type.Object({ id: UserIdSchema, name: Type.String() }),
+  is_live: Type.Boolean(),
+  started_at: Type.String({ format: 'date-time' }),
+  ended_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  viewer_count: Type.Integer({ description: 'viewer connections now, across all instances' }),
+  views_total: Type.Integer({ description: 'unique non-vendor users who ever joined' }),
+  live_duration_seconds: Type.Integer({ description: 'whole seconds; while live, now minus start' }),
+});
+/** A live session as the API shows it. */
+export type LiveSession = Static<typeof SessionSchema>;
+
+export const SessionPageSchema = Type.Object({
+  items: Type.Array(SessionSchema),
+  next_cursor: Type.Union([Type.String(), Type.Null()]),
+});
+/** A page of sessions, newest first; `next_cursor` fetches the next page, null at the end. */
+export type SessionPage = Static<typeof SessionPageSchema>;
+
+export const CreateSessionBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) });
+
+export const CommentSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  session_id: Type.String({ format: 'uuid' }),
+  user_id: UserIdSchema,
+  user_name: Type.String(),
+  message: Type.String(),
+  ts: Type.String({ format: 'date-time' }),
+});
+/** A comment as the API and the `comment` WebSocket event show it. */
+export type Comment = Static<typeof CommentSchema>;
+
+export const CommentListSchema = Type.Object({ items: Type.Array(CommentSchema) });
+
+/** The schema counts characters too, but generously: the service applies the exact rule after trimming. */
+export const PostCommentBody = Type.Object({
+  message: Type.String({ minLength: 1, maxLength: MAX_COMMENT_LENGTH * 2 }),
+});
+
+export const SessionParams = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
+
+/** The original's `?authorization=Bearer%20…`, for clients that cannot send a header. */
+export const AuthQuery = Type.Object({ authorization: Type.Optional(Type.String()) });
+
+export const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  db: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+  db_kind: Type.Union([Type.Literal('postgres'), Type.Literal('pglite')]),
+  bus: Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('down')]),
+});
+export type Health = Static<typeof HealthSchema>;
+
+export const AppConfigSchema = Type.Object({ ice_servers: Type.Array(Type.Unknown()) });
+
+/** `{detail: "..."}`: every error except request validation. */
+export const ErrorDetail = Type.Object({ detail: Type.String() }, { $id: 'ErrorDetail' });
+
+/** FastAPI's 422 body. */
+export const ValidationErrorBody = Type.Object(
+  {
+    detail: Type.Array(
+      Type.Object({
+        loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+        msg: Type.String(),
+        type: Type.String(),
+      }),
+    ),
+  },
+  { $id: 'ValidationError' },
+);
