@@ -25,7 +25,8 @@ module.exports = {
     },
     {
       name: 'contract-imports-nothing-of-ours',
-      comment: 'src/contract/ is what crosses the wire; the web app bundles it. It depends on nothing else of ours.',
+      comment:
+        'src/contract/ is what crosses the wire; the web app bundles it. It depends on nothing else of ours.',
       severity: 'error',
       from: { path: '^src/contract/' },
       to: { path: '^src/', pathNot: '^src/contract/' },
@@ -39,14 +40,16 @@ module.exports = {
     },
     {
       name: 'domain-does-not-import-transports',
-      comment: 'Services speak in domain errors and types; HTTP and WebSocket details live in http/ and realtime/.',
+      comment:
+        'Services speak in domain errors and types; HTTP and WebSocket details live in http/ and realtime/.',
       severity: 'error',
       from: { path: DOMAIN },
       to: { path: [TRANSPORT, TOP] },
     },
     {
       name: 'domain-folders-do-not-import-each-other',
-      comment: 'A domain folder needs another only through an interface of its own (e.g. live/ CommentGate), wired in app.ts.',
+      comment:
+        'A domain folder needs another only through an interface of its own (e.g. live/ CommentGate), wired in app.ts.',
       severity: 'error',
       from: { path: DOMAIN },
       to: { path: DOMAIN, pathNot: '^src/$1/' },

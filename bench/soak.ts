@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         };
         viewers.push(viewer);
         viewer.ws.on('message', (data) => {
-          const text = String(data);
+          const text = (data as Buffer).toString();
           if (!text.startsWith('{"type":"comment"')) return;
           viewer.comments += 1;
           // Delivery latency from the first 50 viewers: commit time (ts) to arrival.

@@ -416,7 +416,7 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
         ws.on('error', () => undefined);
         ws.on('close', (code) => closes.push(code));
         ws.on('message', (data) => {
-          const m = JSON.parse(String(data));
+          const m = JSON.parse((data as Buffer).toString());
           if (m.type === 'welcome') attackerPeers.add(m.peer_id);
           if (m.type === 'error') attackerErrors.add(m.code);
         });

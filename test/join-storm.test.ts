@@ -42,7 +42,7 @@ describe('2,000 concurrent viewers in one session', () => {
       for (let i = 0; i < VIEWERS; i++) {
         const viewer: Viewer = { ws: new WebSocket(url(i)), counts: [], opening: 0, comments: [] };
         viewer.ws.on('message', (data) => {
-          const message = JSON.parse(String(data));
+          const message = JSON.parse((data as Buffer).toString());
           if (viewer.opening < 3) {
             viewer.opening += 1;
             return;

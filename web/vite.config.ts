@@ -28,12 +28,13 @@ export default defineConfig({
   },
   server: {
     // `npm run dev:web` proxies the API to a server on :8000.
-    proxy: Object.fromEntries([
-      ...['/auth', '/me', '/live', '/app-config.json', '/rtc', '/rtm', '/rte'].map((path) => [
-        path,
-        'http://127.0.0.1:8000',
-      ]),
-      ['/ws', { target: 'ws://127.0.0.1:8000', ws: true }],
-    ]),
+    proxy: {
+      ...Object.fromEntries(
+        ['/auth', '/me', '/live', '/app-config.json', '/rtc', '/rtm', '/rte'].map(
+          (path): [string, string] => [path, 'http://127.0.0.1:8000'],
+        ),
+      ),
+      '/ws': { target: 'ws://127.0.0.1:8000', ws: true },
+    },
   },
 });

@@ -68,7 +68,9 @@ function createDialect(options: StoreOptions): { dialect: Dialect; kind: Store['
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID
             ? parseInt8
-            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+            : (pg.types.getTypeParser(oid, format) as (
+                value: string,
+              ) => unknown)) as typeof pg.types.getTypeParser,
       },
     });
     // An idle client whose server went away emits 'error'; the pool replaces it on next use.
@@ -97,7 +99,7 @@ export async function migrate(db: Kysely<Database>): Promise<string[]> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : JSON.stringify(error);
     throw new Error(failed ? `migration ${failed} failed: ${reason}` : `migrations failed: ${reason}`, {
       cause: error,
     });

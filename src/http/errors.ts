@@ -184,7 +184,7 @@ export function installErrorHandler(app: FastifyInstance): void {
           .split('/')
           .filter(Boolean)
           .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-        const params = v.params as Record<string, unknown>;
+        const params = v.params;
         if (v.keyword === 'required' && typeof params.missingProperty === 'string') {
           path.push(params.missingProperty);
         }

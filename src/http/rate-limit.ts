@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { RateLimitConfig, RateRule } from '../config.js';
 import { rateLimited } from '../contract/errors.js';
@@ -114,9 +114,8 @@ export async function registerRateLimits(
   app.addHook('onRoute', (route) => {
     for (const name of route.config?.limits ?? []) {
       const { onRequest, preHandler } = hooks[name];
-      if (onRequest) route.onRequest = [...asArray(route.onRequest), onRequest as onRequestAsyncHookHandler];
-      if (preHandler)
-        route.preHandler = [...asArray(route.preHandler), preHandler as onRequestAsyncHookHandler];
+      if (onRequest) route.onRequest = [...asArray(route.onRequest), onRequest];
+      if (preHandler) route.preHandler = [...asArray(route.preHandler), preHandler];
     }
   });
 }

@@ -27,7 +27,7 @@ export function parseClientMessage(
   if (isBinary) return { error: { code: 'invalid_message', detail: 'send JSON text frames, not binary' } };
   let value: unknown;
   try {
-    value = JSON.parse(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString());
+    value = JSON.parse(frameText(data));
   } catch {
     return { error: { code: 'bad_json', detail: 'frame is not valid JSON' } };
   }
@@ -70,3 +70,9 @@ const ERROR_EVENT_OF: Record<DomainErrorCode, ErrorEventCode> = {
   bad_credentials: 'unauthorized',
   bad_cursor: 'invalid_message',
 };
+
+/** A frame's payload as text (ws hands a Buffer, fragments, or an ArrayBuffer by binaryType). */
+function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+}

@@ -9,9 +9,9 @@ export class TestSocket {
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       try {
-        this.messages.push(JSON.parse(String(data)));
+        this.messages.push(JSON.parse((data as Buffer).toString()));
       } catch {
-        this.messages.push({ unparsable: String(data) });
+        this.messages.push({ unparsable: (data as Buffer).toString() });
       }
       for (const wake of this.#waiters) wake();
     });

@@ -88,7 +88,7 @@ function start(): void {
     const data = new FormData(signinForm);
     errorBox.hidden = true;
     api
-      .signIn(String(data.get('email')), String(data.get('password')))
+      .signIn(formText(data, 'email'), formText(data, 'password'))
       .then((result) => {
         session = result;
         signedIn.textContent = `Signed in as ${result.user.name} (${result.user.role}).`;
@@ -216,3 +216,9 @@ function start(): void {
 }
 
 start();
+
+/** A text field of a submitted form ('' when absent). */
+function formText(data: FormData, name: string): string {
+  const value = data.get(name);
+  return typeof value === 'string' ? value : '';
+}
