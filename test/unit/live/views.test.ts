@@ -113,7 +113,7 @@ describe('Views', () => {
     const [first, ...later] = await Promise.all([user(), user(), user(), user()]);
     let release = () => undefined as void;
     statements.hold = new Promise((resolve) => (release = resolve));
-    const firstTotal = v.recordAndTotal(s, first!);
+    const firstTotal = v.recordAndTotal(s, first);
     await started(statements, 1);
     const laterTotals = later.map((u) => v.recordAndTotal(s, u));
     release();
@@ -128,9 +128,9 @@ describe('Views', () => {
     const [first, second] = await Promise.all([user(), user()]);
     let release = () => undefined as void;
     statements.hold = new Promise((resolve) => (release = resolve));
-    const firstTotal = v.recordAndTotal(s, first!);
+    const firstTotal = v.recordAndTotal(s, first);
     await started(statements, 1);
-    const secondTotal = v.recordAndTotal(s, second!);
+    const secondTotal = v.recordAndTotal(s, second);
     await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(statements.count, 1);
     release();
@@ -154,9 +154,9 @@ describe('Views', () => {
     let release = () => undefined as void;
     statements.hold = new Promise((resolve) => (release = resolve));
     statements.failNext = true;
-    const failed = v.recordAndTotal(s, first!);
+    const failed = v.recordAndTotal(s, first);
     await started(statements, 1);
-    const next = v.recordAndTotal(s, second!);
+    const next = v.recordAndTotal(s, second);
     release();
     await assert.rejects(failed, /connection lost/);
     // The failed statement's insert did reach the database; only its answer was lost.

@@ -16,5 +16,5 @@ export function recordingLog(): FastifyBaseLogger & { warnings: unknown[][] } {
     silent: ignore,
     child: () => log,
   };
-  return log as unknown as FastifyBaseLogger & { warnings: unknown[][] };
+  return log;
 }
