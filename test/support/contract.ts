@@ -1,6 +1,7 @@
-/** The field names of the contract's JSON objects (README "REST API"), sorted. */
+import { CommentSchema, SessionSchema } from '../../src/contract/rest.js';
 
-export const SESSION_FIELDS = [
+/** The fields of the original service's objects (its README): the contract may add, never drop. */
+export const ORIGINAL_SESSION_FIELDS = [
   'ended_at',
   'is_live',
   'live_duration_seconds',
@@ -11,5 +12,8 @@ export const SESSION_FIELDS = [
   'viewer_count',
   'views_total',
 ];
+export const ORIGINAL_COMMENT_FIELDS = ['id', 'message', 'session_id', 'ts', 'user_id', 'user_name'];
 
-export const COMMENT_FIELDS = ['id', 'message', 'session_id', 'ts', 'user_id', 'user_name'];
+/** The fields src/contract/rest.ts defines, sorted: what every surface (REST, WebSocket, OpenAPI) carries. */
+export const SESSION_FIELDS = Object.keys(SessionSchema.properties).sort();
+export const COMMENT_FIELDS = Object.keys(CommentSchema.properties).sort();
