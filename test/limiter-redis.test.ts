@@ -23,7 +23,10 @@ describe('Redis limiter', { skip: needsRedis() }, () => {
           instances.push({ limiter, redis });
           return limiter;
         },
-        wait: (ms) => sleep(ms + 5),
+        async wait(ms) {
+          // A few ms more: Redis expires a key at its deadline, not before.
+          await sleep(ms + 5);
+        },
         async cleanup() {
           for (const { limiter, redis } of instances) {
             await limiter.close();
