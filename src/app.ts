@@ -18,9 +18,11 @@ import {
   refuseWhileClosing,
   websocketHandshakeError,
 } from './http/errors.js';
-import { loggerOptions } from './http/log-redaction.js';
+import { loggerOptions, prettyLogs } from './http/log-redaction.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimits } from './http/rate-limit.js';
+import { recordRequestMetrics } from './http/request-metrics.js';
+import { metricsRoute, metricsServer } from './http/routes/metrics.js';
 import { agoraRoutes } from './http/routes/agora.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -29,11 +31,13 @@ import { webRoutes } from './http/routes/web.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { createValidatorCompiler } from './http/validation.js';
 import { CommentBudget } from './limits/comment-budget.js';
+import { countComments } from './live/comment-metrics.js';
 import { createLimiter } from './limits/limiters.js';
 import { Comments } from './live/comments.js';
 import type { LiveEvents } from './live/events.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
+import { Metrics } from './metrics/metrics.js';
 import { createBackends, type RealtimeBackends } from './realtime/backends.js';
 import { LiveHub } from './realtime/live-hub.js';
 import { Heartbeat } from './realtime/peer.js';
@@ -59,6 +63,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The realtime hubs, for tests and benchmarks that inspect them. */
     realtime: { liveHub: LiveHub; signalHub: SignalHub; heartbeat: Heartbeat };
+    /** This app's Prometheus metrics. */
+    metrics: Metrics;
+    /** The METRICS_PORT listener (main.ts listens on it), when that port is configured. */
+    metricsServer: FastifyInstance | undefined;
   }
 }
 
@@ -68,7 +76,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const app = Fastify({
     // No credential (a token in a query string or header, a password in a URL) reaches the logs.
-    logger: loggerOptions(config.logLevel),
+    logger: loggerOptions(config.logLevel, prettyLogs(config.env, process.stdout.isTTY)),
     trustProxy: config.trustProxy,
     // Deep or huge JSON from a client is refused before it costs anything.
     bodyLimit: 256 * 1024,
@@ -82,6 +90,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.decorateRequest('caller', null);
   const backends = deps.backends ?? createBackends(config, app.log, config.redisPrefix);
   const { bus, presence } = backends;
+  const metrics = new Metrics();
+  if (backends.redis) metrics.watchRedis(backends.redis);
+  recordRequestMetrics(app, metrics);
   const limiter = createLimiter(backends.redis);
   app.addHook('onClose', async () => {
     await limiter.close();
@@ -116,6 +127,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     {
       viewerCountIntervalMs: config.realtime.viewerCountIntervalMs,
       recountIntervalMs: config.realtime.presenceHeartbeatMs,
+      meter: { tally: metrics.tallies.live, fanoutDelay: metrics.fanoutDelay },
     },
     app.log,
   );
@@ -150,7 +162,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const commentBudget = config.rateLimits.enabled
     ? new CommentBudget(limiter, config.rateLimits.commentsPerUser)
     : undefined;
-  const comments = new Comments(store.db, events, clock, commentBudget);
+  const comments = countComments(new Comments(store.db, events, clock, commentBudget), metrics);
 
   await app.register(healthRoutes, { store, busStatus: () => bus.status() });
   await app.register(authRoutes, { users, tokens, auth: routeAuth });
@@ -165,9 +177,29 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     signalHub,
     heartbeat,
     maxBufferedBytes: config.realtime.maxBufferedBytes,
+    tallies: metrics.tallies,
   });
   await app.register(webRoutes, { iceServers: config.iceServers });
   app.decorate('realtime', { liveHub, signalHub, heartbeat });
+
+  metrics.readFrom({
+    rooms: () => liveHub.size().rooms,
+    viewers: () => liveHub.size().viewers,
+    pool: () => store.pool(),
+    bus: () => bus.status(),
+  });
+  // On its own port when METRICS_PORT is set; else on the public port, only with a token.
+  let separate: FastifyInstance | undefined;
+  if (config.metrics.port !== undefined) {
+    separate = await metricsServer(metrics, config.metrics.token);
+    app.addHook('onClose', async () => {
+      await separate?.close();
+    });
+  } else if (config.metrics.token) {
+    await app.register(metricsRoute, { metrics, token: config.metrics.token });
+  }
+  app.decorate('metrics', metrics);
+  app.decorate('metricsServer', separate);
 
   return app;
 }

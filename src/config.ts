@@ -35,7 +35,36 @@ export interface Config {
   logLevel: string;
   realtime: RealtimeConfig;
   rateLimits: RateLimitConfig;
+  metrics: MetricsConfig;
+  webhooks: WebhookConfig;
+  /** How old the shared snapshot of `GET /live/sessions/active` may be; 0 turns it off. */
+  lobbySnapshotMs: number;
 }
+
+/** `GET /metrics` (docs/metrics.md). */
+export interface MetricsConfig {
+  /** Bearer token `/metrics` asks for; unset: `/metrics` is 404 on the public port. */
+  token: string | undefined;
+  /** Serve `/metrics` on this port instead of the public one (then the token is optional). */
+  port: number | undefined;
+}
+
+/** Signed webhooks delivered from the outbox (docs/webhooks.md). */
+export interface WebhookConfig {
+  /** Receivers; each gets every event. Empty: no events are recorded. */
+  urls: string[];
+  /** HMAC-SHA256 key of the `Streammeon-Signature` header. */
+  secret: string;
+  /** An attempt with no answer after this long failed. */
+  timeoutMs: number;
+  /** Waits before the 2nd, 3rd, … attempt; after the last, the event is given up. */
+  retryDelaysMs: number[];
+  /** How often each instance looks for events due. */
+  pollMs: number;
+}
+
+/** Retry waits of a failed webhook: the first retry within 30 s, given up after about 16 h. */
+export const DEFAULT_WEBHOOK_RETRY_DELAYS = '10s,30s,1m,5m,15m,30m,1h,2h,4h,8h';
 
 /** At most `max` events per fixed window of `windowMs`. */
 export interface RateRule {
@@ -56,6 +85,8 @@ export interface RateLimitConfig {
   authPerEmail: RateRule;
   /** Comments of one user, over REST and WebSocket together. */
   commentsPerUser: RateRule;
+  /** Moderation actions of one user (deletions, bans, pins, settings, moderators, terms). */
+  moderationPerUser: RateRule;
   /** WebSocket connections (both endpoints) opened from one client IP. */
   wsConnectsPerIp: RateRule;
 }
@@ -201,6 +232,37 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`RATE_LIMITS must be on or off (got "${env.RATE_LIMITS}")`);
   }
 
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken && metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN must be at least 16 characters (a long random string)');
+  }
+  const metricsPortRaw = env.METRICS_PORT?.trim();
+  const metricsPort = metricsPortRaw ? int('METRICS_PORT', 0, 0, 65535) : undefined;
+
+  const webhookUrls = (env.WEBHOOK_URLS ?? '')
+    .split(/[\s,]+/)
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const url of webhookUrls) {
+    if (!/^https?:\/\/[^\s/]+/.test(url)) {
+      problems.push(`WEBHOOK_URLS entries must be http:// or https:// URLs (got "${url}")`);
+    }
+  }
+  const webhookSecret = env.WEBHOOK_SECRET ?? '';
+  if (webhookUrls.length > 0 && webhookSecret.length < 16) {
+    problems.push(
+      'WEBHOOK_SECRET is required with WEBHOOK_URLS (16+ characters; receivers check signatures with it)',
+    );
+  }
+  const retryRaw = env.WEBHOOK_RETRY_DELAYS?.trim() || DEFAULT_WEBHOOK_RETRY_DELAYS;
+  let retryDelaysMs = parseDurations(retryRaw);
+  if (!retryDelaysMs) {
+    problems.push(
+      `WEBHOOK_RETRY_DELAYS must be durations separated by commas, e.g. 10s,1m,1h (each 10ms-24h; got "${retryRaw}")`,
+    );
+    retryDelaysMs = parseDurations(DEFAULT_WEBHOOK_RETRY_DELAYS) ?? [];
+  }
+
   const config: Config = {
     env: nodeEnv,
     host: env.HOST || '0.0.0.0',
@@ -231,8 +293,18 @@ export function loadConfig(env: Env = process.env): Config {
       authPerIp: rule('RATE_LIMIT_AUTH_IP', '300/1m'),
       authPerEmail: rule('RATE_LIMIT_AUTH_EMAIL', '20/5m'),
       commentsPerUser: rule('RATE_LIMIT_COMMENTS', '120/1m'),
+      moderationPerUser: rule('RATE_LIMIT_MODERATION', '300/1m'),
       wsConnectsPerIp: rule('RATE_LIMIT_WS_CONNECT_IP', '3000/1m'),
     },
+    metrics: { token: metricsToken, port: metricsPort },
+    webhooks: {
+      urls: webhookUrls,
+      secret: webhookSecret,
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+      retryDelaysMs,
+      pollMs: int('WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+    },
+    lobbySnapshotMs: int('LOBBY_SNAPSHOT_MS', 1_000, 0, 1_000),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;
@@ -248,6 +320,19 @@ export function parseRateRule(raw: string): RateRule | undefined {
   const windowMs = Number(match[2]) * (WINDOW_UNITS[match[3] as string] as number);
   if (max < 1 || max > 10_000_000 || windowMs < 100 || windowMs > 86_400_000) return undefined;
   return { max, windowMs };
+}
+
+/** `10s,1m,1h`: durations in ms, each from 10 ms to 24 h; undefined when it is not that. */
+export function parseDurations(raw: string): number[] | undefined {
+  const out: number[] = [];
+  for (const part of raw.split(',')) {
+    const match = /^(\d+)\s*(ms|s|m|h)$/.exec(part.trim());
+    if (!match) return undefined;
+    const ms = Number(match[1]) * (WINDOW_UNITS[match[2] as string] as number);
+    if (ms < 10 || ms > 86_400_000) return undefined;
+    out.push(ms);
+  }
+  return out.length > 0 ? out : undefined;
 }
 
 /** Accepts `postgresql://`, `postgres://` and the original's SQLAlchemy `postgresql+psycopg2://`. */

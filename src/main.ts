@@ -55,6 +55,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
+  if (app.metricsServer) {
+    const address = await app.metricsServer.listen({ host: config.host, port: config.metrics.port });
+    app.log.info(`metrics: ${address}/metrics`);
+  }
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   app.log.info(`storage: ${where}; realtime: ${config.redisUrl ? 'Redis' : 'in-process'}`);
 }

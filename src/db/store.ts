@@ -16,6 +16,8 @@ export interface Store {
   readonly userIdType: UserIdType;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /** The PostgreSQL pool's connections and waiting queries (metrics); undefined on PGlite. */
+  pool(): { total: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -36,7 +38,7 @@ function parseInt8(value: string): number | string {
 
 /** Opens the database named by `options` and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { dialect, kind } = createDialect(options);
+  const { dialect, kind, pool } = createDialect(options);
   const db = new Kysely<Database>({ dialect });
   try {
     await migrate(db);
@@ -48,6 +50,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       async ping() {
         await sql`select 1`.execute(db);
       },
+      pool: () => pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
       async close() {
         await db.destroy();
       },
@@ -58,7 +61,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   }
 }
 
-function createDialect(options: StoreOptions): { dialect: Dialect; kind: Store['kind'] } {
+function createDialect(options: StoreOptions): { dialect: Dialect; kind: Store['kind']; pool?: pg.Pool } {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
@@ -79,7 +82,7 @@ function createDialect(options: StoreOptions): { dialect: Dialect; kind: Store['
     // restart) emits 'error' with no pool listener attached, which would crash the process. Its
     // query fails on its own (503 to the caller) and the pool discards the client on release.
     pool.on('connect', (client) => client.on('error', () => undefined));
-    return { dialect: new PostgresDialect({ pool }), kind: 'postgres' };
+    return { dialect: new PostgresDialect({ pool }), kind: 'postgres', pool };
   }
   let dir = options.dataDir;
   if (!dir.startsWith('memory://')) {

@@ -94,6 +94,11 @@ export function serializeRequest(request: Partial<FastifyRequest>): Record<strin
 /** Headers that carry a credential, as pino redact path segments. */
 const CREDENTIAL_HEADERS = ['.authorization', '.cookie', '["proxy-authorization"]', '["set-cookie"]'];
 
+/** Pretty lines only in development and only for a person: stdout is a terminal. JSON otherwise. */
+export function prettyLogs(env: string, stdoutIsTty: boolean | undefined): boolean {
+  return env === 'development' && stdoutIsTty === true;
+}
+
 /**
  * Paths pino blanks whatever logged them: credential headers of any object logged with
  * `headers`, at the top or one level down (`req.headers`, `err.headers`, `config.headers`), and
@@ -104,10 +109,20 @@ export const REDACT_PATHS: string[] = [
   ...['authorization', 'cookie', 'token', 'password', 'secret'].flatMap((key) => [key, `*.${key}`]),
 ];
 
-/** Fastify's `logger` option: the level, and nothing a credential can hide in. */
-export function loggerOptions(level: string): LoggerOptions {
+/**
+ * Fastify's `logger` option: the level, and nothing a credential can hide in. With `pretty`
+ * (development on a terminal: see `prettyLogs`), lines are coloured and readable (pino-pretty)
+ * instead of JSON; redaction applies either way, before a line is formatted.
+ */
+export function loggerOptions(level: string, pretty = false): LoggerOptions {
   return {
     level,
+    ...(pretty && {
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    }),
     serializers: { req: serializeRequest, err: serializeError },
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     hooks: {

@@ -9,6 +9,7 @@ import {
 } from '../contract/live-protocol.js';
 import type { Comment, LiveSession } from '../contract/rest.js';
 import type { LiveEvents } from '../live/events.js';
+import type { SocketTally } from '../metrics/metrics.js';
 import type { Views } from '../live/views.js';
 import type { Bus } from './bus.js';
 import type { Peer } from './peer.js';
@@ -30,6 +31,8 @@ export interface LiveHubOptions {
   viewerCountIntervalMs: number;
   /** How often every room recounts even without news, so a crashed instance's viewers drop out. */
   recountIntervalMs: number;
+  /** Metrics: where `/ws/live` sends are counted, and the fan-out delay per batch (seconds). */
+  meter?: { tally: SocketTally; fanoutDelay: { observe(seconds: number): void } };
 }
 
 /** One session's peers on this instance, and the state of its coalesced count events. */
@@ -47,6 +50,8 @@ class Room {
   ticking = false;
   /** Messages (JSON payloads) published this event-loop turn, sent together at its end (see #flush). */
   outbox: Buffer[] = [];
+  /** When the outbox's first message arrived (performance.now()). */
+  outboxSince = 0;
   /** A change arrived during a tick: tick again after it. */
   again = false;
   /** This instance's presence changed since the last tick: tell the other instances. */
@@ -68,6 +73,8 @@ export class LiveHub implements LiveEvents {
   readonly #hubId = crypto.randomUUID();
   readonly #recount: NodeJS.Timeout;
   readonly #endedListeners: ((sessionId: string) => void)[] = [];
+  /** Counted peers (viewers) on this instance, for the metrics. */
+  #viewers = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -108,6 +115,7 @@ export class LiveHub implements LiveEvents {
     }
     room.peers.add(peer);
     if (counted) {
+      this.#viewers += 1;
       this.presence.add(sessionId);
       room.announce = true;
       this.#schedule(room);
@@ -147,7 +155,10 @@ export class LiveHub implements LiveEvents {
 
   /** Removes a peer that went away. */
   leave(sessionId: string, peer: Peer, counted: boolean): void {
-    if (counted) this.presence.remove(sessionId);
+    if (counted) {
+      this.#viewers -= 1;
+      this.presence.remove(sessionId);
+    }
     const room = this.#rooms.get(sessionId);
     if (!room || !room.peers.delete(peer)) return;
     if (room.peers.size === 0) {
@@ -165,6 +176,11 @@ export class LiveHub implements LiveEvents {
   /** Viewer connections of a session across all instances. */
   count(sessionId: string): Promise<number> {
     return this.presence.count(sessionId);
+  }
+
+  /** Rooms and viewer connections on this instance, without visiting every peer (metrics). */
+  size(): { rooms: number; viewers: number } {
+    return { rooms: this.#rooms.size, viewers: this.#viewers };
   }
 
   /** Peers on this instance and the bytes queued to them but not yet sent. */
@@ -216,18 +232,30 @@ export class LiveHub implements LiveEvents {
    * schedules the flush; messages published in the same turn (a burst of comments) go out with it.
    */
   #broadcast(room: Room, payload: Buffer): void {
-    if (room.outbox.push(payload) === 1) setImmediate(this.#flushLater, room);
+    if (room.outbox.push(payload) === 1) {
+      room.outboxSince = performance.now();
+      setImmediate(this.#flushLater, room);
+    }
   }
 
   readonly #flushLater = (room: Room) => this.#flush(room);
 
-  /** Sends the room's queued messages, framed once for all peers: one write per peer. */
+  /**
+   * Sends the room's queued messages, framed once for all peers: one write per peer. What was
+   * written is counted once for the whole batch, not per peer.
+   */
   #flush(room: Room): void {
     const payloads = room.outbox;
     if (payloads.length === 0) return;
     room.outbox = [];
     const framed = textFrames(payloads);
-    for (const peer of room.peers) peer.sendFramed(framed, payloads);
+    let written = 0;
+    for (const peer of room.peers) written += peer.sendFramed(framed, payloads);
+    const meter = this.options.meter;
+    if (meter) {
+      meter.tally.sent += written;
+      meter.fanoutDelay.observe((performance.now() - room.outboxSince) / 1000);
+    }
   }
 
   #schedule(room: Room): void {

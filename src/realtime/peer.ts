@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import type { SocketTally } from '../metrics/metrics.js';
 import type { LiveServerMessage } from '../contract/live-protocol.js';
 import type { SignalServerMessage } from '../contract/signal-protocol.js';
 
@@ -19,6 +20,8 @@ const SENDER_IDLE = 0;
 export interface PeerLimits {
   /** Unsent bytes above which the peer is dropped as too slow. */
   maxBufferedBytes: number;
+  /** Where this endpoint's messages sent and dropped are counted (metrics), if anywhere. */
+  tally?: SocketTally;
 }
 
 /**
@@ -55,11 +58,17 @@ export class Peer {
    * bound the peer is terminated instead of holding more of the server's memory.
    */
   send(data: Buffer | string): void {
+    if (this.#sendOne(data) && this.limits.tally) this.limits.tally.sent += 1;
+  }
+
+  /** Writes or holds one message; true when it was written now (it counts as sent). */
+  #sendOne(data: Buffer | string): boolean {
     if (this.#backlog) {
       if (!this.#superseded?.(data)) this.#backlog.push(data);
-      return;
+      else if (this.limits.tally) this.limits.tally.dropped.superseded += 1;
+      return false;
     }
-    this.#write(data);
+    return this.#write(data);
   }
 
   /**
@@ -68,8 +77,11 @@ export class Peer {
    * write however many messages. Falls back to framing each payload through ws whenever that
    * shortcut could reorder or overrun: while the peer is held, while ws has frames of its own
    * queued, or when the write would pass the unsent-bytes bound.
+   *
+   * Returns how many messages were written now, for the caller to count once for all its peers
+   * (messages held behind the peer's opening count when released).
    */
-  sendFramed(framed: Buffer, payloads: readonly Buffer[]): void {
+  sendFramed(framed: Buffer, payloads: readonly Buffer[]): number {
     const socket = this.socket as WebSocket & WsInternals;
     if (
       this.#backlog ||
@@ -77,10 +89,12 @@ export class Peer {
       socket._sender._state !== SENDER_IDLE ||
       socket.bufferedAmount + framed.length > this.limits.maxBufferedBytes
     ) {
-      for (const payload of payloads) this.send(payload);
-      return;
+      let written = 0;
+      for (const payload of payloads) if (this.#sendOne(payload)) written += 1;
+      return written;
     }
     socket._socket.write(framed);
+    return payloads.length;
   }
 
   /**
@@ -95,7 +109,7 @@ export class Peer {
 
   /** Sends ahead of anything held. */
   sendFirst(message: ServerMessage): void {
-    this.#write(JSON.stringify(message));
+    if (this.#write(JSON.stringify(message)) && this.limits.tally) this.limits.tally.sent += 1;
   }
 
   /** Sends (and closes) what was held, in order, and stops holding. */
@@ -103,22 +117,30 @@ export class Peer {
     const backlog = this.#backlog;
     this.#backlog = null;
     this.#superseded = undefined;
+    let written = 0;
     for (const item of backlog ?? []) {
       if (typeof item === 'number') this.close(item);
-      else this.#write(item);
+      else if (this.#write(item)) written += 1;
     }
+    if (this.limits.tally) this.limits.tally.sent += written;
   }
 
-  #write(data: Buffer | string): void {
+  /** Writes one message now; false (and counted as dropped) when it could not be. */
+  #write(data: Buffer | string): boolean {
     const socket = this.socket;
-    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.readyState !== WebSocket.OPEN) {
+      if (this.limits.tally) this.limits.tally.dropped.not_open += 1;
+      return false;
+    }
     const buffered = socket.bufferedAmount;
     if (buffered > this.limits.maxBufferedBytes) {
       socket.terminate();
+      if (this.limits.tally) this.limits.tally.dropped.slow_reader += 1;
       this.onDropped(this, buffered);
-      return;
+      return false;
     }
     socket.send(data, TEXT);
+    return true;
   }
 
   sendJson(message: ServerMessage): void {
@@ -133,6 +155,7 @@ export class Peer {
   relay(data: Buffer | string): boolean {
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
     if (this.#backlog === null && this.socket.bufferedAmount + size > this.limits.maxBufferedBytes / 2) {
+      if (this.limits.tally) this.limits.tally.dropped.relay_backpressure += 1;
       return false;
     }
     this.send(data);

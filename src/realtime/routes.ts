@@ -1,9 +1,12 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
+import { SocketTally, type Endpoint } from '../metrics/metrics.js';
 import type { LiveHub } from './live-hub.js';
 import { LIVE_MAX_FRAME, liveSocketHandler } from './live-socket.js';
 import type { Heartbeat, Peer, PeerLimits } from './peer.js';
@@ -21,6 +24,8 @@ export interface RealtimeRoutesOptions {
   signalHub: SignalHub;
   heartbeat: Heartbeat;
   maxBufferedBytes: number;
+  /** Per endpoint: open sockets, messages sent and dropped (metrics); counted apart if absent. */
+  tallies?: Record<Endpoint, SocketTally>;
 }
 
 const Params = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
@@ -32,7 +37,9 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   // One read of a session's facts serves a whole join storm; an end heard on the bus evicts them.
   const directory = new SessionDirectory(options.sessions);
   options.liveHub.onSessionEnded((sessionId) => directory.ended(sessionId));
-  const limits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes };
+  const tallies = options.tallies ?? { live: new SocketTally(), signal: new SocketTally() };
+  const liveLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.live };
+  const signalLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.signal };
   // Comments are rare per person and at most 4 KB (1000 characters of up to 4 bytes).
   const liveReceive: ReceiveLimits = {
     maxFrameBytes: LIVE_MAX_FRAME,
@@ -57,19 +64,24 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
     config: { limits: ['ws-connect-ip'] },
     schema: { params: Params, hide: true },
     handler: upgradeRequired,
-    wsHandler: liveSocketHandler({
-      auth: options.auth,
-      sessions: options.sessions,
-      comments: options.comments,
-      views: options.views,
-      directory,
-      hub: options.liveHub,
-      heartbeat: options.heartbeat,
-      limits,
-      receive: liveReceive,
-      log: app.log,
-      onDropped,
-    }),
+    wsHandler: tracked(
+      'live',
+      tallies.live,
+      app.log,
+      liveSocketHandler({
+        auth: options.auth,
+        sessions: options.sessions,
+        comments: options.comments,
+        views: options.views,
+        directory,
+        hub: options.liveHub,
+        heartbeat: options.heartbeat,
+        limits: liveLimits,
+        receive: liveReceive,
+        log: app.log,
+        onDropped,
+      }),
+    ),
   });
 
   app.route<{ Params: { session_id: string } }>({
@@ -78,18 +90,46 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
     config: { limits: ['ws-connect-ip'] },
     schema: { params: Params, hide: true },
     handler: upgradeRequired,
-    wsHandler: signalSocketHandler({
-      auth: options.auth,
-      directory,
-      hub: options.signalHub,
-      heartbeat: options.heartbeat,
-      limits,
-      receive: signalReceive,
-      log: app.log,
-      onDropped,
-    }),
+    wsHandler: tracked(
+      'signal',
+      tallies.signal,
+      app.log,
+      signalSocketHandler({
+        auth: options.auth,
+        directory,
+        hub: options.signalHub,
+        heartbeat: options.heartbeat,
+        limits: signalLimits,
+        receive: signalReceive,
+        log: app.log,
+        onDropped,
+      }),
+    ),
   });
 };
+
+type SocketHandler = (
+  socket: WebSocket,
+  request: FastifyRequest<{ Params: { session_id: string } }>,
+) => Promise<void>;
+
+/**
+ * Counts the endpoint's open sockets, and logs one line when each closes: its session, how long
+ * it was open and the close code (refused ones too: 4401, 4404, …).
+ */
+function tracked(endpoint: Endpoint, tally: SocketTally, log: FastifyBaseLogger, handler: SocketHandler) {
+  return (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
+    const openedAt = performance.now();
+    const sessionId = request.params.session_id;
+    tally.open += 1;
+    socket.once('close', (code: number) => {
+      tally.open -= 1;
+      const seconds = Math.round(performance.now() - openedAt) / 1000;
+      log.info({ endpoint, sessionId, durationSeconds: seconds, code }, 'websocket closed');
+    });
+    return handler(socket, request);
+  };
+}
 
 /** A plain HTTP request to a WebSocket endpoint: say what it is instead of a bare 404. */
 async function upgradeRequired(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
