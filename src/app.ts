@@ -38,6 +38,8 @@ import type { LiveEvents } from './live/events.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
 import { Metrics } from './metrics/metrics.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookOutbox } from './webhooks/outbox.js';
 import { createBackends, type RealtimeBackends } from './realtime/backends.js';
 import { LiveHub } from './realtime/live-hub.js';
 import { Heartbeat } from './realtime/peer.js';
@@ -158,7 +160,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const auth = new Authenticator(tokens, store.userIdType, new ExistingUsers(store.db));
   const routeAuth = new RouteAuth(auth);
   const users = new Users(store.db, new Passwords());
-  const sessions = new Sessions(store.db, presence, events, clock);
+  // Webhooks: any service records an event in its own transaction (outbox.enqueue); the
+  // dispatcher delivers them in the background, never on a request's path.
+  const outbox = new WebhookOutbox(config.webhooks.urls, clock);
+  const dispatcher = outbox.enabled
+    ? new WebhookDispatcher(store.db, config.webhooks, app.log, (o) => metrics.webhookAttempts.inc(o))
+    : undefined;
+  if (dispatcher) {
+    app.addHook('onReady', async () => dispatcher.start());
+    app.addHook('preClose', async () => dispatcher.stop());
+  }
+  const sessions = new Sessions(store.db, presence, events, clock, outbox);
   const commentBudget = config.rateLimits.enabled
     ? new CommentBudget(limiter, config.rateLimits.commentsPerUser)
     : undefined;
@@ -187,6 +199,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     viewers: () => liveHub.size().viewers,
     pool: () => store.pool(),
     bus: () => bus.status(),
+    webhooksPending: dispatcher && (() => dispatcher.pending()),
   });
   // On its own port when METRICS_PORT is set; else on the public port, only with a token.
   let separate: FastifyInstance | undefined;

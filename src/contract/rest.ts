@@ -43,6 +43,21 @@ export const LoginBody = Type.Object({
   password: Type.String({ maxLength: 1024 }),
 });
 
+export const SessionStatsSchema = Type.Object(
+  {
+    peak_viewers: Type.Union([Type.Integer(), Type.Null()], {
+      description:
+        'the most viewer connections at once (non-vendors, as viewer_count), across instances; null for sessions that ended before stats were recorded',
+    }),
+    unique_views: Type.Integer({ description: 'unique non-vendor users who joined (views_total)' }),
+    comments: Type.Integer({ description: 'comments stored during the session' }),
+    duration_seconds: Type.Integer({ description: 'whole seconds from start to end' }),
+  },
+  { description: "an ended session's stats" },
+);
+/** What a session added up to, recorded when it ended. */
+export type SessionStats = Static<typeof SessionStatsSchema>;
+
 export const SessionSchema = Type.Object({
   session_id: Type.String({ format: 'uuid' }),
   title: Type.String(),
@@ -53,6 +68,9 @@ export const SessionSchema = Type.Object({
   viewer_count: Type.Integer({ description: 'viewer connections now, across all instances' }),
   views_total: Type.Integer({ description: 'unique non-vendor users who ever joined' }),
   live_duration_seconds: Type.Integer({ description: 'whole seconds; while live, now minus start' }),
+  stats: Type.Union([SessionStatsSchema, Type.Null()], {
+    description: 'null while live; once ended, what the session added up to (additive: not in the original)',
+  }),
 });
 /** A live session as the API shows it. */
 export type LiveSession = Static<typeof SessionSchema>;

@@ -44,9 +44,38 @@ export interface SessionViewsTable {
   first_viewed_at: Generated<Date>;
 }
 
+/** One event for one receiver, until delivered (then deleted) or given up (migration 004). */
+export interface WebhookOutboxTable {
+  id: Generated<string>;
+  event_id: string;
+  event_type: string;
+  url: string;
+  /** The exact JSON body, the same on every attempt. */
+  body: string;
+  attempts: Generated<number>;
+  /** When it is due; pushed past the delivery timeout while an instance delivers it (a lease). */
+  next_attempt_at: Generated<Date>;
+  created_at: Generated<Date>;
+  last_error: string | null;
+  given_up_at: Date | null;
+}
+
+/** A session's stats, written when it ends (migration 004). */
+export interface SessionStatsTable {
+  session_id: string;
+  /** null for sessions that ended before stats were recorded. */
+  peak_viewers: number | null;
+  unique_views: number;
+  comments: number;
+  duration_seconds: number;
+  recorded_at: Generated<Date>;
+}
+
 export interface Database {
   users: UsersTable;
   live_sessions: LiveSessionsTable;
   comments: CommentsTable;
   session_views: SessionViewsTable;
+  webhook_outbox: WebhookOutboxTable;
+  session_stats: SessionStatsTable;
 }

@@ -7,6 +7,8 @@ import type { Comment, LiveSession } from '../contract/rest.js';
 export interface LiveEvents {
   /** A comment was committed; deliver it to the session's viewers. */
   commentPosted(comment: Comment): void;
+  /** A session went live (committed): the lobby changed. */
+  sessionStarted?(session: LiveSession): void;
   /** A session ended; tell its peers and close their sockets. */
   sessionEnded(session: LiveSession): void;
 }

@@ -5,7 +5,9 @@ import { DomainError, invalid, notFound, unauthorized } from '../contract/errors
 import { isSessionId } from '../contract/ids.js';
 import type { LiveSession, SessionPage } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { LiveEvents } from './events.js';
+import { recordStats, statsOf, type StatsColumns } from './session-stats.js';
 
 export type { LiveSession, SessionPage };
 
@@ -16,6 +18,10 @@ export type { LiveSession, SessionPage };
 export interface ViewerCounts {
   count(sessionId: string): Promise<number>;
   counts(sessionIds: string[]): Promise<Map<string, number>>;
+  /** The most viewer connections the session had at once: its stats' `peak_viewers`. */
+  peak(sessionId: string): Promise<number>;
+  /** The session ended and its peak is recorded: let it go. */
+  forgetPeak(sessionId: string): void;
 }
 
 /** A session's own fields, without the counts that change by the second. */
@@ -29,7 +35,7 @@ export interface SessionFacts {
   vendor_name: string;
 }
 
-interface SessionRow extends SessionFacts {
+interface SessionRow extends SessionFacts, StatsColumns {
   views_total: number;
 }
 
@@ -40,6 +46,8 @@ export class Sessions {
     private readonly viewerCounts: ViewerCounts,
     private readonly events: LiveEvents,
     private readonly clock: Clock,
+    /** Webhooks: `session.started` and `session.ended` are recorded in the same transaction. */
+    private readonly outbox?: WebhookOutbox,
   ) {}
 
   async create(vendorId: UserId, title: string): Promise<LiveSession> {
@@ -48,14 +56,27 @@ export class Sessions {
       throw invalid(['body', 'title'], 'title must not be blank', 'string_too_short');
     }
     const { id } = await this.db
-      .insertInto('live_sessions')
-      .values({ vendor_id: vendorId, title: trimmed, started_at: new Date(this.clock.now()) })
-      .returning('id')
-      .executeTakeFirstOrThrow()
+      .transaction()
+      .execute(async (trx) => {
+        const row = await trx
+          .insertInto('live_sessions')
+          .values({ vendor_id: vendorId, title: trimmed, started_at: new Date(this.clock.now()) })
+          .returning(['id', 'started_at'])
+          .executeTakeFirstOrThrow();
+        await this.outbox?.enqueue(trx, 'session.started', {
+          session_id: row.id,
+          title: trimmed,
+          vendor_id: vendorId,
+          started_at: row.started_at.toISOString(),
+        });
+        return row;
+      })
       .catch((error: unknown) => {
         throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
       });
-    return this.get(id);
+    const session = await this.get(id);
+    this.events.sessionStarted?.(session);
+    return session;
   }
 
   /** One session, live or ended; 404 `Session not found` otherwise. */
@@ -113,7 +134,7 @@ export class Sessions {
       // ones out until the end commits; those then see is_live = false and get 409.
       const live = await trx
         .selectFrom('live_sessions')
-        .select('id')
+        .select(['id', 'started_at'])
         .where('id', '=', id)
         .where('vendor_id', '=', vendorId)
         .where('is_live', '=', true)
@@ -127,11 +148,27 @@ export class Sessions {
         .where('session_id', '=', id)
         .executeTakeFirstOrThrow();
       const now = new Date(this.clock.now());
+      const endedAt = last && last > now ? last : now;
       await trx
         .updateTable('live_sessions')
-        .set({ is_live: false, ended_at: last && last > now ? last : now })
+        .set({ is_live: false, ended_at: endedAt })
         .where('id', '=', id)
         .execute();
+      // Under the row lock: only the end that wins records the stats and the event.
+      const stats = await recordStats(
+        trx,
+        { id, started_at: live.started_at, ended_at: endedAt },
+        await this.viewerCounts.peak(id),
+      );
+      await this.outbox?.enqueue(trx, 'session.ended', {
+        session_id: id,
+        vendor_id: vendorId,
+        ended_at: endedAt.toISOString(),
+        duration_seconds: stats.duration_seconds,
+        peak_viewers: stats.peak_viewers ?? 0,
+        unique_views: stats.unique_views,
+        comments: stats.comments,
+      });
       return true;
     });
     const row = await this.#select()
@@ -140,8 +177,43 @@ export class Sessions {
       .executeTakeFirst();
     if (!row) throw notFound('Session not found');
     const session = this.#toSession(row, ended ? 0 : await this.viewerCounts.count(id));
-    if (ended) this.events.sessionEnded(session);
+    if (ended) {
+      this.viewerCounts.forgetPeak(id);
+      this.events.sessionEnded(session);
+    }
     return session;
+  }
+
+  /**
+   * A vendor's ended sessions with their stats, newest first, `limit` at a time, continuing
+   * after `cursor` (`GET /me/sessions`).
+   */
+  async listPast(vendorId: UserId, limit: number, cursor?: string): Promise<SessionPage> {
+    let query = this.#select().where('s.vendor_id', '=', vendorId).where('s.is_live', '=', false);
+    if (cursor) {
+      const after = decodeCursor(cursor);
+      const known = await this.db
+        .selectFrom('live_sessions')
+        .select('id')
+        .where('id', '=', after)
+        .where('vendor_id', '=', vendorId)
+        .executeTakeFirst();
+      if (!known) throw badCursor();
+      query = query.where(
+        sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${after})`,
+      );
+    }
+    const rows = await query
+      .orderBy('s.started_at', 'desc')
+      .orderBy('s.id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((r) => this.#toSession(r, 0)),
+      next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+    };
   }
 
   /** A session's own columns and its vendor's name. */
@@ -160,15 +232,23 @@ export class Sessions {
       ]);
   }
 
-  /** #facts() and the session's unique views. */
+  /** #facts(), the session's unique views and its stats (once ended). */
   #select() {
-    return this.#facts().select(
-      sql<number>`(select count(*)::int from session_views v where v.session_id = s.id)`.as('views_total'),
-    );
+    return this.#facts()
+      .leftJoin('session_stats as st', 'st.session_id', 's.id')
+      .select([
+        sql<number>`(select count(*)::int from session_views v where v.session_id = s.id)`.as('views_total'),
+        'st.peak_viewers as st_peak_viewers',
+        'st.unique_views as st_unique_views',
+        'st.comments as st_comments',
+        'st.duration_seconds as st_duration_seconds',
+      ]);
   }
 
   #toSession(row: SessionRow, viewerCount: number): LiveSession {
-    return this.present(row, viewerCount, row.views_total);
+    const session = this.present(row, viewerCount, row.views_total);
+    if (!row.is_live) session.stats = statsOf(row);
+    return session;
   }
 
   /** The API's view of a session from its facts and its current counts. */
@@ -184,6 +264,7 @@ export class Sessions {
       viewer_count: facts.is_live ? viewerCount : 0,
       views_total: viewsTotal,
       live_duration_seconds: Math.max(0, Math.floor((end - facts.started_at.getTime()) / 1000)),
+      stats: null,
     };
   }
 }

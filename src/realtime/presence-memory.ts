@@ -3,9 +3,20 @@ import type { Presence } from './presence.js';
 /** Presence for a single process: the local counts are the whole truth. */
 export class MemoryPresence implements Presence {
   readonly #counts = new Map<string, number>();
+  readonly #peaks = new Map<string, number>();
 
   add(sessionId: string): void {
-    this.#counts.set(sessionId, (this.#counts.get(sessionId) ?? 0) + 1);
+    const n = (this.#counts.get(sessionId) ?? 0) + 1;
+    this.#counts.set(sessionId, n);
+    if (n > (this.#peaks.get(sessionId) ?? 0)) this.#peaks.set(sessionId, n);
+  }
+
+  async peak(sessionId: string): Promise<number> {
+    return this.#peaks.get(sessionId) ?? 0;
+  }
+
+  forgetPeak(sessionId: string): void {
+    this.#peaks.delete(sessionId);
   }
 
   remove(sessionId: string): void {
@@ -24,5 +35,6 @@ export class MemoryPresence implements Presence {
 
   async close(): Promise<void> {
     this.#counts.clear();
+    this.#peaks.clear();
   }
 }

@@ -1,6 +1,32 @@
 import type { Presence } from './presence.js';
 import type { RedisConnections } from '../redis.js';
 
+/**
+ * One connection more for this instance, then the session's peak raised to the sum of the live
+ * instances' connections if that is higher, atomically: two joins on two instances cannot both
+ * read the sum before either wrote. KEYS: the session's hash, its peak. ARGV: this instance's
+ * id, the hash's expiry (ms), the peak's expiry (ms), the instance-key prefix.
+ */
+const ADD_AND_PEAK = `
+local mine = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local fields = redis.call('HGETALL', KEYS[1])
+local sum = 0
+for i = 1, #fields, 2 do
+  local n = tonumber(fields[i + 1]) or 0
+  if n > 0 and (fields[i] == ARGV[1] or redis.call('EXISTS', ARGV[4] .. fields[i]) == 1) then
+    sum = sum + n
+  end
+end
+local peak = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if sum > peak then peak = sum end
+redis.call('SET', KEYS[2], peak, 'PX', ARGV[3])
+return peak
+`;
+
+/** A session's peak outlives quiet hours: kept a week after its last join. */
+const PEAK_TTL_MS = 7 * 24 * 3600 * 1000;
+
 export interface RedisPresenceOptions {
   /** How often this instance says it is alive and re-asserts its counts. */
   heartbeatMs: number;
@@ -19,6 +45,8 @@ export interface RedisPresenceOptions {
  */
 export class RedisPresence implements Presence {
   readonly #local = new Map<string, number>();
+  /** This instance's own peak per session: the answer while Redis is unreachable. */
+  readonly #localPeaks = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -36,8 +64,40 @@ export class RedisPresence implements Presence {
   readonly #onReady = () => void this.#heartbeat();
 
   add(sessionId: string): void {
-    this.#local.set(sessionId, (this.#local.get(sessionId) ?? 0) + 1);
-    this.#write(sessionId, 1);
+    const n = (this.#local.get(sessionId) ?? 0) + 1;
+    this.#local.set(sessionId, n);
+    if (n > (this.#localPeaks.get(sessionId) ?? 0)) this.#localPeaks.set(sessionId, n);
+    const { commands } = this.redis;
+    if (commands.status !== 'ready') return;
+    commands
+      .eval(
+        ADD_AND_PEAK,
+        2,
+        this.#sessionKey(sessionId),
+        this.#peakKey(sessionId),
+        this.redis.instanceId,
+        this.options.ttlMs * 4,
+        PEAK_TTL_MS,
+        `${this.redis.prefix}instance:`,
+      )
+      .catch(() => undefined);
+  }
+
+  async peak(sessionId: string): Promise<number> {
+    const local = this.#localPeaks.get(sessionId) ?? 0;
+    const { commands } = this.redis;
+    if (commands.status !== 'ready') return local;
+    try {
+      return Math.max(local, Number(await commands.get(this.#peakKey(sessionId))) || 0);
+    } catch {
+      return local;
+    }
+  }
+
+  forgetPeak(sessionId: string): void {
+    this.#localPeaks.delete(sessionId);
+    const { commands } = this.redis;
+    if (commands.status === 'ready') commands.del(this.#peakKey(sessionId)).catch(() => undefined);
   }
 
   remove(sessionId: string): void {
@@ -97,6 +157,7 @@ export class RedisPresence implements Presence {
       await pipeline.exec().catch(() => undefined);
     }
     this.#local.clear();
+    this.#localPeaks.clear();
   }
 
   #write(sessionId: string, delta: number): void {
@@ -125,6 +186,10 @@ export class RedisPresence implements Presence {
 
   #sessionKey(sessionId: string): string {
     return `${this.redis.prefix}presence:${sessionId}`;
+  }
+
+  #peakKey(sessionId: string): string {
+    return `${this.redis.prefix}presence-peak:${sessionId}`;
   }
 
   #instanceKey(instanceId: string): string {

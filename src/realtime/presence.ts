@@ -14,6 +14,13 @@ export interface Presence {
   count(sessionId: string): Promise<number>;
   /** Viewer connections of many sessions at once (missing ids count 0). */
   counts(sessionIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * The most viewer connections the session had at once, across all instances, as each `add`
+   * left it (a session's `peak_viewers`).
+   */
+  peak(sessionId: string): Promise<number>;
+  /** Lets the session's peak go (it ended and its stats are written). */
+  forgetPeak(sessionId: string): void;
   /** Stops heartbeats and withdraws this instance's counts. */
   close(): Promise<void>;
 }

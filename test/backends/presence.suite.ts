@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Presence } from '../../src/realtime/presence.js';
-import { eventually } from '../support/ws.js';
+import { eventually, sleep } from '../support/ws.js';
 
 export interface PresenceInstance {
   presence: Presence;
@@ -92,6 +92,31 @@ export function presenceSuite(name: string, factory: PresenceFactory): void {
       assert.deepEqual(await presence.counts([]), new Map());
     });
 
+    test('peak is the most connections there were at once', async () => {
+      const { presence } = await backend.open();
+      for (let i = 0; i < 3; i++) presence.add(s1);
+      presence.remove(s1);
+      presence.remove(s1);
+      presence.add(s1);
+      await eventually(async () => (await presence.peak(s1)) === 3, 'the peak is 3');
+      await sleep(50);
+      assert.equal(await presence.peak(s1), 3);
+    });
+
+    test('a session nobody joined has a peak of 0', async () => {
+      const { presence } = await backend.open();
+      assert.equal(await presence.peak(s1), 0);
+    });
+
+    test('forgetPeak lets the peak go', async () => {
+      const { presence } = await backend.open();
+      presence.add(s1);
+      await eventually(async () => (await presence.peak(s1)) === 1, 'the peak is 1');
+      presence.remove(s1);
+      presence.forgetPeak(s1);
+      await eventually(async () => (await presence.peak(s1)) === 0, 'the peak is forgotten');
+    });
+
     test("close withdraws the instance's connections", async () => {
       const { presence } = await backend.open();
       presence.add(s1);
@@ -108,6 +133,20 @@ export function presenceSuite(name: string, factory: PresenceFactory): void {
           b.presence.add(s1);
           await eventually(async () => (await a.presence.count(s1)) === 3, 'a counts 3');
           assert.equal(await b.presence.count(s1), 3);
+        });
+
+        test('peak is the most connections at once summed across instances', async () => {
+          const [a, b] = [await backend.open(), await backend.open()];
+          a.presence.add(s1);
+          a.presence.add(s1);
+          await eventually(async () => (await b.presence.peak(s1)) === 2, 'b sees a peak of 2');
+          b.presence.add(s1);
+          await eventually(async () => (await a.presence.peak(s1)) === 3, 'a sees a peak of 3');
+          a.presence.remove(s1);
+          a.presence.remove(s1);
+          b.presence.add(s1);
+          await sleep(100);
+          assert.equal(await a.presence.peak(s1), 3, 'two on b after two left a is not a new peak');
         });
 
         test("counts answers each session with every instance's connections", async () => {

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as users from './001-users.js';
 import * as live from './002-live.js';
+import * as ops from './004-ops.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -11,6 +12,7 @@ export const migrations: MigrationProvider = {
     return {
       '001-users': users,
       '002-live': live,
+      '004-ops': ops,
     };
   },
 };

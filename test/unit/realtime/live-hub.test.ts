@@ -89,6 +89,7 @@ const ended: Session = {
   viewer_count: 0,
   views_total: 0,
   live_duration_seconds: 60,
+  stats: null,
 };
 
 const counts = (socket: FakeSocket) => socket.ofType('viewer_count').map((m) => m.count as number);

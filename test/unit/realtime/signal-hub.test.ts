@@ -245,6 +245,7 @@ describe('SignalHub session end', () => {
     viewer_count: 0,
     views_total: 0,
     live_duration_seconds: 60,
+    stats: null,
   };
 
   test('every peer gets session_ended, then a 1000 close', () => {
