@@ -27,6 +27,7 @@ import { agoraRoutes } from './http/routes/agora.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
 import { liveRoutes } from './http/routes/live.js';
+import { mySessionsRoutes } from './http/routes/me-sessions.js';
 import { webRoutes } from './http/routes/web.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -179,6 +180,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, { store, busStatus: () => bus.status() });
   await app.register(authRoutes, { users, tokens, auth: routeAuth });
   await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
+  await app.register(mySessionsRoutes, { sessions, auth: routeAuth });
   await app.register(agoraRoutes, { agora: config.agora, auth: routeAuth, sessions });
   await app.register(realtimeRoutes, {
     auth,

@@ -226,6 +226,11 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     // 5. The vendor ends the session: both viewers see it end and their video stops.
     await vendor.getByTestId('end-live').click();
     await vendor.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
+    // The studio sums the live up: two viewers at once at the peak, three comments.
+    const summary = vendor.getByTestId('session-summary');
+    await summary.waitFor({ state: 'visible', ...WAIT });
+    assert.equal(await summary.getByTestId('summary-peak').textContent(), '2');
+    assert.equal(await summary.getByTestId('summary-comments').textContent(), '3');
     for (const viewer of viewers) {
       await viewer.getByTestId('session-ended').waitFor({ state: 'visible', ...WAIT });
       const video = viewer.getByTestId('remote-video');

@@ -175,6 +175,11 @@ describe('/metrics with METRICS_TOKEN', () => {
     assert.equal(count(afterText, '404') - count(before, '404'), 1);
   });
 
+  test('is in the OpenAPI document, with bearer security', async () => {
+    const doc = (await call(server.baseUrl, 'GET', '/openapi.json')).body;
+    assert.deepEqual(doc.paths['/metrics'].get.security, [{ bearer: [] }]);
+  });
+
   test('shows the bus as up, in-process', async () => {
     const text = await scrape(server.baseUrl);
     assert.equal(sample(text, 'streammeon_bus_up', { backend: 'memory' }), 1);

@@ -21,6 +21,7 @@ const ROUTES: { method: string; path: string; body: boolean; errors: string[] }[
     body: true,
     errors: ['401', '404', '409', '422'],
   },
+  { method: 'get', path: '/me/sessions', body: false, errors: ['400', '401', '403', '422'] },
   { method: 'get', path: '/health', body: false, errors: [] },
 ];
 
@@ -92,6 +93,7 @@ describe('OpenAPI and Swagger UI', () => {
       ['/live/sessions', 'post'],
       ['/live/sessions/{session_id}/end', 'post'],
       ['/live/sessions/{session_id}/comments', 'post'],
+      ['/me/sessions', 'get'],
     ] as const) {
       assert.deepEqual(doc.paths[path][method].security, [{ bearer: [] }], `${method} ${path}`);
     }

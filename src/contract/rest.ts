@@ -82,6 +82,13 @@ export const SessionPageSchema = Type.Object({
 /** A page of sessions, newest first; `next_cursor` fetches the next page, null at the end. */
 export type SessionPage = Static<typeof SessionPageSchema>;
 
+/** `GET /me/sessions`: a page of the caller's ended sessions. */
+export const MySessionsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
+  authorization: Type.Optional(Type.String()),
+});
+
 export const CreateSessionBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) });
 
 export const CommentSchema = Type.Object({

@@ -13,6 +13,7 @@ import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
 import { runningSessionsCard } from '../ui/running-sessions.js';
+import { showSessionSummary } from '../ui/session-summary.js';
 import { stat } from '../ui/stat.js';
 
 const SESSION_REFRESH_MS = 5000;
@@ -347,6 +348,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       h('a', { class: 'btn btn-primary', href: '#/studio' }, 'Start a new stream'),
     );
     stageMessage.dataset.testid = 'session-ended';
+    void showSessionSummary(api, session.session_id, stageMessage);
     // Only the totals still mean something once the stream is over.
     viewers.element.hidden = true;
     peers.element.hidden = true;
