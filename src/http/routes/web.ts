@@ -29,9 +29,10 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, options
   );
 
   const here = dirname(fileURLToPath(import.meta.url));
-  // src/http → ../../dist/web when run by tsx; dist/http → ../web when compiled.
+  // src/http/routes → ../../../dist/web when run by tsx; dist/http/routes → ../../web when compiled.
   const root =
-    options.root ?? [resolve(here, '../web'), resolve(here, '../../dist/web')].find((p) => existsSync(p));
+    options.root ??
+    [resolve(here, '../../web'), resolve(here, '../../../dist/web')].find((p) => existsSync(p));
   if (!root || !existsSync(resolve(root, 'index.html'))) {
     app.log.warn('web app not built (npm run build); serving the API only');
     return;
