@@ -5,9 +5,9 @@ import { Authenticator } from './auth/authenticator.js';
 import { ExistingUsers } from './auth/existing-users.js';
 import { Passwords } from './auth/passwords.js';
 import { Tokens } from './auth/tokens.js';
-import { Users } from './auth/users.js';
+import { parseUserId, Users } from './auth/users.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import type { Config, RateRule } from './config.js';
 import { openStore, type Store } from './db/store.js';
 import { RouteAuth } from './http/authenticate.js';
 import { canonicalizeSessionIds } from './http/canonical-ids.js';
@@ -26,16 +26,21 @@ import { metricsRoute, metricsServer } from './http/routes/metrics.js';
 import { agoraRoutes } from './http/routes/agora.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
+import { LobbySnapshot } from './http/lobby-snapshot.js';
 import { liveRoutes } from './http/routes/live.js';
+import { lobbyRoutes } from './http/routes/lobby.js';
 import { mySessionsRoutes } from './http/routes/me-sessions.js';
+import { moderationRoutes } from './http/routes/moderation.js';
 import { webRoutes } from './http/routes/web.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { createValidatorCompiler } from './http/validation.js';
-import { CommentBudget } from './limits/comment-budget.js';
+import { UserBudget } from './limits/user-budget.js';
 import { countComments } from './live/comment-metrics.js';
 import { createLimiter } from './limits/limiters.js';
+import { ChatLog } from './live/chat-log.js';
 import { Comments } from './live/comments.js';
 import type { LiveEvents } from './live/events.js';
+import { Moderation } from './live/moderation.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
 import { Metrics } from './metrics/metrics.js';
@@ -72,6 +77,9 @@ declare module 'fastify' {
     metricsServer: FastifyInstance | undefined;
   }
 }
+
+/** The bus channel on which instances say the lobby changed (a session started or ended). */
+const LOBBY_CHANNEL = 'lobby';
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
@@ -135,9 +143,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log,
   );
   const signalHub = new SignalHub(bus, app.log);
+  // Every instance drops its lobby snapshot when any instance starts or ends a session.
+  const lobbyChanged = () => bus.publish(LOBBY_CHANNEL, '');
   const events: LiveEvents = {
     commentPosted: (comment) => liveHub.commentPosted(comment),
+    sessionStarted: lobbyChanged,
+    chatEvent: (sessionId, message) => liveHub.chatEvent(sessionId, message),
     sessionEnded: (session) => {
+      lobbyChanged();
       liveHub.sessionEnded(session);
       signalHub.sessionEnded(session);
     },
@@ -172,20 +185,51 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.addHook('preClose', async () => dispatcher.stop());
   }
   const sessions = new Sessions(store.db, presence, events, clock, outbox);
-  const commentBudget = config.rateLimits.enabled
-    ? new CommentBudget(limiter, config.rateLimits.commentsPerUser)
-    : undefined;
-  const comments = countComments(new Comments(store.db, events, clock, commentBudget), metrics);
+  const budget = (rule: RateRule, name: string, what: string) =>
+    config.rateLimits.enabled ? new UserBudget(limiter, rule, name, what) : undefined;
+  const chatLog = new ChatLog(store.db);
+  const comments = countComments(
+    new Comments(
+      store.db,
+      events,
+      clock,
+      chatLog,
+      budget(config.rateLimits.commentsPerUser, 'comments', 'Too many comments'),
+    ),
+    metrics,
+  );
+  const moderation = new Moderation(
+    store.db,
+    chatLog,
+    events,
+    clock,
+    budget(config.rateLimits.moderationPerUser, 'moderation', 'Too many moderation actions'),
+  );
 
   await app.register(healthRoutes, { store, busStatus: () => bus.status() });
   await app.register(authRoutes, { users, tokens, auth: routeAuth });
   await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
   await app.register(mySessionsRoutes, { sessions, auth: routeAuth });
+  const snapshot =
+    config.lobbySnapshotMs > 0
+      ? new LobbySnapshot((limit, cursor) => sessions.listActive(limit, cursor), config.lobbySnapshotMs)
+      : undefined;
+  if (snapshot) {
+    const unsubscribe = bus.subscribe(LOBBY_CHANNEL, () => snapshot.invalidate());
+    app.addHook('onClose', async () => unsubscribe());
+  }
+  await app.register(lobbyRoutes, { sessions, snapshot });
+  await app.register(moderationRoutes, {
+    moderation,
+    auth: routeAuth,
+    userId: (raw) => parseUserId(String(raw), store.userIdType),
+  });
   await app.register(agoraRoutes, { agora: config.agora, auth: routeAuth, sessions });
   await app.register(realtimeRoutes, {
     auth,
     sessions,
     comments,
+    chatLog,
     views,
     liveHub,
     signalHub,

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Static } from 'typebox';
 import type { CommentMessage, SessionInfoMessage } from '../src/contract/live-protocol.js';
-import type { CommentSchema, SessionSchema } from '../src/contract/rest.js';
+import type { ChatStateSchema, CommentSchema, SessionSchema } from '../src/contract/rest.js';
 import type { Comment as WebComment, LiveSession as WebSession } from '../web/src/client/types.js';
 import { startApp, type RunningApp } from './support/app.js';
 import {
+  CHAT_STATE_FIELDS,
   COMMENT_FIELDS,
   ORIGINAL_COMMENT_FIELDS,
   ORIGINAL_SESSION_FIELDS,
@@ -20,6 +21,9 @@ import {
 import { call, goLive, register } from './support/http.js';
 import { TestSocket } from './support/ws.js';
 
+/** An object type with its intersections flattened, to compare it field by field. */
+type Flat<T> = { [K in keyof T]: T[K] };
+
 /** True when A and B are the same type (checked by tsc in `npm run lint`). */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
@@ -27,7 +31,10 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ?
 const webComment: Equal<WebComment, Static<typeof CommentSchema>> = true;
 const webSession: Equal<WebSession, Static<typeof SessionSchema>> = true;
 const wsComment: Equal<Omit<CommentMessage, 'type'>, Static<typeof CommentSchema>> = true;
-const wsSessionInfo: Equal<Omit<SessionInfoMessage, 'type'>, Static<typeof SessionSchema>> = true;
+const wsSessionInfo: Equal<
+  Flat<Omit<SessionInfoMessage, 'type'>>,
+  Flat<Static<typeof SessionSchema> & Static<typeof ChatStateSchema>>
+> = true;
 
 describe('the contract reaches every surface', () => {
   let server: RunningApp;
@@ -79,7 +86,7 @@ describe('the contract reaches every surface', () => {
     );
   });
 
-  test("a session has exactly the contract's fields over REST, in session_info and in OpenAPI", async () => {
+  test("a session has exactly the contract's fields over REST and in OpenAPI, and session_info adds the chat's", async () => {
     const { session } = await goLive(server.baseUrl);
     const viewer = await register(server.baseUrl);
     const socket = await TestSocket.open(
@@ -91,7 +98,7 @@ describe('the contract reaches every surface', () => {
     assert.equal(type, 'session_info');
     assert.deepEqual(Object.keys(session).sort(), SESSION_FIELDS);
     assert.deepEqual(Object.keys(fetched.body).sort(), SESSION_FIELDS);
-    assert.deepEqual(Object.keys(info).sort(), SESSION_FIELDS);
+    assert.deepEqual(Object.keys(info).sort(), [...SESSION_FIELDS, ...CHAT_STATE_FIELDS].sort());
     assert.deepEqual(
       Object.keys(jsonSchema('/live/sessions/{session_id}', 'get').properties).sort(),
       SESSION_FIELDS,

@@ -127,6 +127,7 @@ describe('/ws/live', () => {
         user_name: 'burst',
         message,
         ts: new Date().toISOString(),
+        offset: i + 1,
       }),
     );
     for (const viewer of viewers) {
@@ -400,6 +401,7 @@ describe('/ws/live heartbeat and slow readers', () => {
         user_name: 'bench',
         message: `${i} ${message}`,
         ts: new Date().toISOString(),
+        offset: i + 1,
       });
       maxBuffered = Math.max(maxBuffered, liveHub.stats().bufferedBytes);
       if (i % 50 === 0) await sleep(1);

@@ -8,8 +8,9 @@ interface Waiter {
 
 /**
  * Answers "does this user still exist?" for every authenticated request and socket: a token can
- * outlive its user. Lookups that arrive while a query runs are answered together by the next
- * one, so a join storm of thousands of sockets costs a few queries, not one per socket. Nothing
+ * outlive its user. Lookups that arrive in one event-loop turn, or while a query runs, are
+ * answered together by one query, so a join storm of thousands of sockets costs a few queries,
+ * not one per socket. Nothing
  * is cached: a deleted user is refused from the next query on.
  */
 export class ExistingUsers {
@@ -28,12 +29,16 @@ export class ExistingUsers {
         this.#waiting.set(key, entry);
       }
       entry.waiters.push({ resolve, reject });
-      if (!this.#running) void this.#run();
+      if (!this.#running) {
+        // Gathered until the event loop's next check phase: token checks of a join storm finish
+        // in bursts (WebCrypto callbacks), and a burst then shares one query.
+        this.#running = true;
+        setImmediate(() => void this.#run());
+      }
     });
   }
 
   async #run(): Promise<void> {
-    this.#running = true;
     while (this.#waiting.size > 0) {
       const batch = this.#takeBatch();
       try {

@@ -23,7 +23,13 @@ export type DomainErrorCode =
   /** A paging cursor this server never issued. */
   | 'bad_cursor'
   /** A dependency is missing or down (the database, a service not configured). */
-  | 'unavailable';
+  | 'unavailable'
+  /** The author is banned from this vendor's chat; `until` says until when (null: until lifted). */
+  | 'banned'
+  /** Slow mode: the author commented less than the session's slow-mode seconds ago. */
+  | 'slow_mode'
+  /** The comment contains a term the vendor blocked. */
+  | 'blocked_term';
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -38,6 +44,8 @@ export class DomainError extends Error {
       /** FastAPI's error `type` for an invalid value: `string_too_long`, … */
       type?: string;
       retryAfterMs?: number;
+      /** With `banned`: ISO time the ban ends, or null when it lasts until lifted. */
+      until?: string | null;
     } = {},
   ) {
     super(detail);
@@ -80,6 +88,15 @@ export const ERROR_EVENT_CODES = {
   not_found: { meaning: 'the session does not exist', retry: false },
   session_ended: { meaning: 'the session ended: comments are closed', retry: false },
   rate_limited: { meaning: 'over the comment budget; `retry_after` says in how many seconds', retry: true },
+  banned: {
+    meaning: 'the user is banned from this chat; `until` says until when (null: until lifted)',
+    retry: false,
+  },
+  slow_mode: {
+    meaning: 'slow mode: `retry_after` says in how many seconds the user may comment again',
+    retry: true,
+  },
+  blocked_term: { meaning: 'the comment contains a term the host blocked; it was not stored', retry: false },
   unavailable: { meaning: 'the database is unreachable; the comment was not stored', retry: true },
   internal: { meaning: 'the server failed; the message may not have been handled', retry: true },
   role_already_set: { meaning: '`/ws/signal`: the role is chosen by the first message only', retry: false },

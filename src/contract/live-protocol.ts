@@ -1,13 +1,15 @@
 /**
  * `/ws/live/{session_id}`: every message of the chat-and-presence socket, both ways.
  *
- * On connect, in this order: `viewer_count`, `views_total`, `session_info`. Then `comment`,
- * `viewer_count` and `views_total` as they change (counts coalesced per interval), and
- * `session_ended` just before the server closes the socket with 1000. Client → server: `ping`
- * (answered `pong`) and `comment` (posted exactly as over REST). Anything else gets `error`.
+ * On connect, in this order: `viewer_count`, `views_total`, `session_info`; with `?since=<offset>`
+ * then every missed chat event in order and `recovered`. Then `comment` and the chat events
+ * (`comment_deleted`, `comment_pinned`, `comment_unpinned`, `chat_settings`), each with its
+ * `offset`, and `viewer_count` and `views_total` as they change (counts coalesced per interval),
+ * and `session_ended` just before the server closes the socket with 1000. Client → server:
+ * `ping` (answered `pong`) and `comment` (posted exactly as over REST). Anything else gets `error`.
  */
 import type { ErrorEventCode } from './errors.js';
-import type { Comment, LiveSession } from './rest.js';
+import type { ChatState, Comment, LiveSession } from './rest.js';
 
 export interface ViewerCountMessage {
   type: 'viewer_count';
@@ -21,8 +23,8 @@ export interface ViewsTotalMessage {
   total: number;
 }
 
-/** The session as the socket opens: exactly the REST session object. */
-export type SessionInfoMessage = { type: 'session_info' } & LiveSession;
+/** The session as the socket opens: the REST session object and the chat's state. */
+export type SessionInfoMessage = { type: 'session_info' } & LiveSession & ChatState;
 
 export type CommentMessage = { type: 'comment' } & Comment;
 
@@ -33,6 +35,49 @@ export interface SessionEndedMessage {
   live_duration_seconds: number;
 }
 
+/** A comment was deleted (by its author, the vendor or a moderator): remove it. */
+export interface CommentDeletedMessage {
+  type: 'comment_deleted';
+  id: string;
+  offset: number;
+}
+
+export interface CommentPinnedMessage {
+  type: 'comment_pinned';
+  comment: Comment;
+  offset: number;
+}
+
+export interface CommentUnpinnedMessage {
+  type: 'comment_unpinned';
+  offset: number;
+}
+
+export interface ChatSettingsMessage {
+  type: 'chat_settings';
+  slow_mode_seconds: number;
+  offset: number;
+}
+
+/**
+ * After `?since=<offset>`: every event the client missed was replayed (`complete: true`, `offset`
+ * the last one replayed, or `since` when none), or it missed too many or named an offset the
+ * session never had (`complete: false`, nothing replayed: reload over REST).
+ */
+export interface RecoveredMessage {
+  type: 'recovered';
+  offset: number;
+  complete: boolean;
+}
+
+/** Every event with an offset: what a reconnecting client may have missed, and gets replayed. */
+export type ChatEventMessage =
+  | CommentMessage
+  | CommentDeletedMessage
+  | CommentPinnedMessage
+  | CommentUnpinnedMessage
+  | ChatSettingsMessage;
+
 export interface PongMessage {
   type: 'pong';
 }
@@ -42,8 +87,10 @@ export interface ErrorMessage {
   type: 'error';
   code: ErrorEventCode;
   detail: string;
-  /** With `rate_limited`: seconds until the client may send again. */
+  /** With `rate_limited` and `slow_mode`: seconds until the client may send again. */
   retry_after?: number;
+  /** With `banned`: ISO time the ban ends, or null when it lasts until lifted. */
+  until?: string | null;
 }
 
 /** Server → client on `/ws/live`. */
@@ -53,6 +100,11 @@ export type LiveServerMessage =
   | SessionInfoMessage
   | CommentMessage
   | SessionEndedMessage
+  | CommentDeletedMessage
+  | CommentPinnedMessage
+  | CommentUnpinnedMessage
+  | ChatSettingsMessage
+  | RecoveredMessage
   | PongMessage
   | ErrorMessage;
 
@@ -60,8 +112,8 @@ export type LiveServerMessage =
 export type LiveClientMessage = { type: 'ping' } | { type: 'comment'; message: string };
 
 /** The `session_info` a socket opens with. */
-export function sessionInfoMessage(session: LiveSession): SessionInfoMessage {
-  return { type: 'session_info', ...session };
+export function sessionInfoMessage(session: LiveSession, chat: ChatState): SessionInfoMessage {
+  return { type: 'session_info', ...session, ...chat };
 }
 
 /** The `session_ended` both endpoints send before closing with 1000. */

@@ -98,11 +98,99 @@ export const CommentSchema = Type.Object({
   user_name: Type.String(),
   message: Type.String(),
   ts: Type.String({ format: 'date-time' }),
+  offset: Type.Integer({
+    description: "the comment's place among its session's comments and chat events (see /ws/live ?since=)",
+  }),
 });
 /** A comment as the API and the `comment` WebSocket event show it. */
 export type Comment = Static<typeof CommentSchema>;
 
 export const CommentListSchema = Type.Object({ items: Type.Array(CommentSchema) });
+
+export const CommentListQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  before: Type.Optional(Type.String({ maxLength: 64, description: 'a comment id: page back from it' })),
+  after: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description: 'an offset: the comments after it, oldest first (a client catching up over REST)',
+    }),
+  ),
+});
+
+export const CommentParams = Type.Object({
+  session_id: Type.String({ maxLength: 64 }),
+  comment_id: Type.String({ maxLength: 64 }),
+});
+
+/** A session's chat as /ws/live's `session_info` opens it (additive to the session object). */
+export const ChatStateSchema = Type.Object({
+  pinned: Type.Union([CommentSchema, Type.Null()]),
+  slow_mode_seconds: Type.Integer(),
+  /** The offset of the session's last comment or chat event; 0 before the first. */
+  offset: Type.Integer(),
+});
+export type ChatState = Static<typeof ChatStateSchema>;
+
+/** Seconds of slow mode at most: an hour. */
+export const MAX_SLOW_MODE_SECONDS = 3600;
+
+export const ChatSettingsBody = Type.Object({
+  slow_mode_seconds: Type.Integer({
+    minimum: 0,
+    maximum: MAX_SLOW_MODE_SECONDS,
+    description: "seconds between one user's comments (vendor and moderators exempt); 0: off",
+  }),
+});
+export const ChatSettingsSchema = Type.Object({ slow_mode_seconds: Type.Integer() });
+
+export const PinBody = Type.Object({ comment_id: Type.String({ maxLength: 64 }) });
+
+export const UserParams = Type.Object({ user_id: Type.String({ maxLength: 64 }) });
+export const SessionUserParams = Type.Object({
+  session_id: Type.String({ maxLength: 64 }),
+  user_id: Type.String({ maxLength: 64 }),
+});
+
+export const ModeratorSchema = Type.Object({
+  user_id: UserIdSchema,
+  name: Type.String(),
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type Moderator = Static<typeof ModeratorSchema>;
+export const ModeratorListSchema = Type.Object({ items: Type.Array(ModeratorSchema) });
+
+/** Longest timeout: a year; for longer, ban until lifted (no duration). */
+export const MAX_BAN_SECONDS = 365 * 24 * 3600;
+
+export const BanBody = Type.Object({
+  user_id: UserIdSchema,
+  duration_seconds: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_BAN_SECONDS, description: 'a timeout; absent: until lifted' }),
+  ),
+  delete_recent: Type.Optional(
+    Type.Boolean({
+      description: "also delete the user's comments in your sessions from the last 10 minutes",
+    }),
+  ),
+});
+export const BanSchema = Type.Object({
+  user_id: UserIdSchema,
+  user_name: Type.String(),
+  /** null: until lifted. */
+  until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  created_by: UserIdSchema,
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type Ban = Static<typeof BanSchema>;
+export const BanListSchema = Type.Object({ items: Type.Array(BanSchema) });
+
+/** At most this many blocked terms per vendor, each 1–100 characters. */
+export const MAX_BLOCKED_TERMS = 500;
+export const BlockedTermsBody = Type.Object({
+  terms: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: MAX_BLOCKED_TERMS }),
+});
+export const BlockedTermsSchema = Type.Object({ items: Type.Array(Type.String()) });
 
 /** The schema counts characters too, but generously: the service applies the exact rule after trimming. */
 export const PostCommentBody = Type.Object({

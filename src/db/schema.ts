@@ -26,6 +26,10 @@ export interface LiveSessionsTable {
   is_live: Generated<boolean>;
   started_at: Generated<Date>;
   ended_at: Date | null;
+  /** The offset of the session's last comment or chat event (0: none yet). */
+  last_offset: Generated<number>;
+  slow_mode_seconds: Generated<number>;
+  pinned_comment_id: string | null;
 }
 
 export interface CommentsTable {
@@ -35,6 +39,51 @@ export interface CommentsTable {
   session_id: string;
   user_id: UserId;
   message: string;
+  created_at: Generated<Date>;
+  /** The comment's offset among its session's events (the wire's `offset`). */
+  event_offset: number;
+  deleted_at: Date | null;
+  deleted_by: UserId | null;
+}
+
+/** Every comment and chat event of a session, as the frame /ws/live sent, for replay. */
+export interface ChatEventsTable {
+  session_id: string;
+  event_offset: number;
+  type: string;
+  frame: string;
+  created_at: Generated<Date>;
+}
+
+export interface ModeratorsTable {
+  vendor_id: UserId;
+  user_id: UserId;
+  created_at: Generated<Date>;
+}
+
+export interface BansTable {
+  vendor_id: UserId;
+  user_id: UserId;
+  /** null: until lifted. */
+  until: Date | null;
+  created_by: UserId;
+  created_at: Generated<Date>;
+}
+
+export interface BlockedTermsTable {
+  vendor_id: UserId;
+  term: string;
+}
+
+export interface ModerationLogTable {
+  id: Generated<string>;
+  vendor_id: UserId;
+  session_id: string | null;
+  actor_id: UserId;
+  action: string;
+  target_user_id: UserId | null;
+  comment_id: string | null;
+  detail: string | null;
   created_at: Generated<Date>;
 }
 
@@ -78,4 +127,9 @@ export interface Database {
   session_views: SessionViewsTable;
   webhook_outbox: WebhookOutboxTable;
   session_stats: SessionStatsTable;
+  chat_events: ChatEventsTable;
+  moderators: ModeratorsTable;
+  bans: BansTable;
+  blocked_terms: BlockedTermsTable;
+  moderation_log: ModerationLogTable;
 }

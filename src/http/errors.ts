@@ -22,16 +22,25 @@ export const HTTP_STATUS: Record<DomainErrorCode, number> = {
   session_ended: 409,
   rate_limited: 429,
   unavailable: 503,
+  banned: 403,
+  slow_mode: 429,
+  blocked_term: 422,
 };
 
 /** Sends a domain error as the original service did: `{detail}`, or FastAPI's 422 list. */
 function sendDomainError(error: DomainError, reply: FastifyReply): FastifyReply {
   const status = HTTP_STATUS[error.code];
   const { field, type, retryAfterMs } = error.extra;
-  if (error.code === 'invalid') {
-    return reply
-      .code(status)
-      .send({ detail: [{ loc: field ?? ['body'], msg: error.detail, type: type ?? 'value_error' }] });
+  if (error.code === 'invalid' || error.code === 'blocked_term') {
+    return reply.code(status).send({
+      detail: [
+        {
+          loc: field ?? ['body'],
+          msg: error.detail,
+          type: type ?? (error.code === 'blocked_term' ? 'blocked_term' : 'value_error'),
+        },
+      ],
+    });
   }
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   if (retryAfterMs !== undefined)

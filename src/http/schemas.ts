@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import { ErrorDetail, ValidationErrorBody } from '../contract/rest.js';
 
 /** The error responses a route can give, by status, for the OpenAPI document. */
@@ -8,3 +9,6 @@ export function errorResponses(...statuses: number[]) {
 }
 
 export const bearerSecurity = [{ bearer: [] }];
+
+/** The answer of a route that answers 204 with no body. */
+export const noContent = { 204: Type.Null({ description: 'No Content' }) };

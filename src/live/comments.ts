@@ -1,12 +1,14 @@
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import { invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
+import { DomainError, invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
 import { MAX_COMMENT_LENGTH } from '../contract/limits.js';
 import type { Comment } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { unstorableText } from '../db/storable-text.js';
+import { findBlockedTerm } from './blocked-terms.js';
+import type { ChatLog } from './chat-log.js';
 import type { LiveEvents } from './events.js';
 
 export type { Comment };
@@ -32,13 +34,16 @@ export class Comments {
     private readonly db: Kysely<Database>,
     private readonly events: LiveEvents,
     private readonly clock: Clock,
+    private readonly log: ChatLog,
     private readonly gate?: CommentGate,
   ) {}
 
   /**
    * Stores a comment and, once it is committed, hands it to the realtime layer. The message is
    * trimmed and must then hold 1–1000 characters (Unicode code points, as the original counted).
-   * 404 for an unknown session, 409 for an ended one.
+   * The chat's rules apply: the author may not be banned from the vendor's chat, must respect
+   * slow mode (vendor and moderators exempt) and may not use a blocked term. 404 for an unknown
+   * session, 409 for an ended one.
    */
   async post(sessionId: string, author: { id: UserId; name: string }, rawMessage: string): Promise<Comment> {
     // Every attempt counts against the budget, valid or not: it protects the database and the
@@ -57,56 +62,114 @@ export class Comments {
     const unstorable = unstorableText(message);
     if (unstorable) throw invalid(['body', 'message'], `message ${unstorable}`);
     if (!isSessionId(sessionId)) throw notFound('Session not found');
-    // One statement checks liveness and inserts. FOR SHARE makes it wait for an end in progress
-    // and then see is_live = false, and makes an end wait for it: so no comment is stored after
-    // its session ended, and the end (Sessions.end) sees every comment stored before it.
-    const row = await this.db
-      .insertInto('comments')
-      .columns(['session_id', 'user_id', 'message', 'created_at'])
-      .expression((eb) =>
-        eb
-          .selectFrom('live_sessions')
-          .select([
-            'id',
-            sql<UserId>`${author.id}`.as('user_id'),
-            sql<string>`${message}`.as('message'),
-            sql<Date>`${new Date(this.clock.now())}::timestamptz`.as('created_at'),
+
+    const now = new Date(this.clock.now());
+    const { message: posted } = await this.db
+      .transaction()
+      .execute(async (trx) => {
+        // The session row's lock orders this comment among the session's events (its offset),
+        // makes an end in progress finish first (then is_live is false: 409), and makes the
+        // slow-mode check exact when one user posts from two tabs at once. It is taken alone:
+        // the statement after it then reads what committed while it waited (a statement that
+        // waited for a lock still reads the rest from its own older snapshot).
+        await trx.selectFrom('live_sessions').select('id').where('id', '=', sessionId).forUpdate().execute();
+        const chat = await trx
+          .selectFrom('live_sessions as s')
+          .select((eb) => [
+            's.vendor_id',
+            's.is_live',
+            's.slow_mode_seconds',
+            eb
+              .selectFrom('bans as b')
+              .select(sql<boolean>`true`.as('banned'))
+              .whereRef('b.vendor_id', '=', 's.vendor_id')
+              .where('b.user_id', '=', author.id)
+              .where((w) => w.or([w('b.until', 'is', null), w('b.until', '>', now)]))
+              .as('banned'),
+            eb
+              .selectFrom('bans as b')
+              .select('b.until')
+              .whereRef('b.vendor_id', '=', 's.vendor_id')
+              .where('b.user_id', '=', author.id)
+              .as('banned_until'),
+            eb
+              .selectFrom('moderators as m')
+              .select(sql<boolean>`true`.as('moderator'))
+              .whereRef('m.vendor_id', '=', 's.vendor_id')
+              .where('m.user_id', '=', author.id)
+              .as('moderator'),
+            eb
+              .selectFrom('comments as c')
+              .select((c) => c.fn.max('c.created_at').as('last'))
+              .whereRef('c.session_id', '=', 's.id')
+              .where('c.user_id', '=', author.id)
+              .as('last_comment_at'),
+            eb
+              .selectFrom('blocked_terms as t')
+              .select(sql<string[]>`coalesce(array_agg(t.term), '{}')`.as('terms'))
+              .whereRef('t.vendor_id', '=', 's.vendor_id')
+              .as('blocked_terms'),
           ])
-          .where('id', '=', sessionId)
-          .where('is_live', '=', true)
-          .forShare(),
-      )
-      .returning(['id', 'created_at'])
-      .executeTakeFirst()
+          .where('s.id', '=', sessionId)
+          .executeTakeFirst();
+        if (!chat) throw notFound('Session not found');
+        if (!chat.is_live) throw sessionEnded('Session has ended; comments are closed');
+        if (chat.banned) throw banned(chat.banned_until);
+        const exempt = chat.moderator || String(chat.vendor_id) === String(author.id);
+        if (!exempt && chat.slow_mode_seconds > 0 && chat.last_comment_at) {
+          const waitMs = chat.last_comment_at.getTime() + chat.slow_mode_seconds * 1000 - now.getTime();
+          if (waitMs > 0) throw slowMode(chat.slow_mode_seconds, waitMs);
+        }
+        if (findBlockedTerm(message, chat.blocked_terms ?? [])) {
+          throw new DomainError(
+            'blocked_term',
+            'This comment contains a word or phrase the host does not allow; it was not posted',
+            { field: ['body', 'message'] },
+          );
+        }
+        return this.log.append(trx, sessionId, async (offset) => {
+          const row = await trx
+            .insertInto('comments')
+            .values({
+              session_id: sessionId,
+              user_id: author.id,
+              message,
+              created_at: now,
+              event_offset: offset,
+            })
+            .returning(['id', 'created_at'])
+            .executeTakeFirstOrThrow();
+          return {
+            type: 'comment' as const,
+            id: row.id,
+            session_id: sessionId,
+            user_id: author.id,
+            user_name: author.name,
+            message,
+            ts: row.created_at.toISOString(),
+            offset,
+          };
+        });
+      })
       .catch((error: unknown) => {
-        // The session was just found by the same statement, so the missing row is the author.
+        // The session was just found, so a missing referenced row is the author.
         throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
       });
-    if (!row) {
-      const exists = await this.db
-        .selectFrom('live_sessions')
-        .select('id')
-        .where('id', '=', sessionId)
-        .executeTakeFirst();
-      throw exists ? sessionEnded('Session has ended; comments are closed') : notFound('Session not found');
-    }
-    const comment: Comment = {
-      id: row.id,
-      session_id: sessionId,
-      user_id: author.id,
-      user_name: author.name,
-      message,
-      ts: row.created_at.toISOString(),
-    };
+    const { type: _type, ...comment } = posted;
     this.events.commentPosted(comment);
     return comment;
   }
 
   /**
    * The newest `limit` comments of a session in chronological order; with `before`, the ones
-   * posted before that comment. 404 for an unknown session.
+   * posted before that comment; with `after` (an offset), the first `limit` after it. Deleted
+   * comments are left out. 404 for an unknown session.
    */
-  async list(sessionId: string, limit: number, before?: string): Promise<Comment[]> {
+  async list(
+    sessionId: string,
+    limit: number,
+    page: { before?: string | undefined; after?: number | undefined } = {},
+  ): Promise<Comment[]> {
     const session = isSessionId(sessionId)
       ? await this.db.selectFrom('live_sessions').select('id').where('id', '=', sessionId).executeTakeFirst()
       : undefined;
@@ -114,22 +177,72 @@ export class Comments {
     let query = this.db
       .selectFrom('comments as c')
       .innerJoin('users as u', 'u.id', 'c.user_id')
-      .select(['c.id', 'c.session_id', 'c.user_id', 'u.name as user_name', 'c.message', 'c.created_at'])
-      .where('c.session_id', '=', sessionId);
-    if (before !== undefined) {
+      .select([
+        'c.id',
+        'c.session_id',
+        'c.user_id',
+        'u.name as user_name',
+        'c.message',
+        'c.created_at',
+        'c.event_offset',
+      ])
+      .where('c.session_id', '=', sessionId)
+      .where('c.deleted_at', 'is', null);
+    if (page.after !== undefined) {
+      const rows = await query
+        .where('c.event_offset', '>', page.after)
+        .orderBy('c.event_offset')
+        .limit(limit)
+        .execute();
+      return rows.map(toComment);
+    }
+    if (page.before !== undefined) {
+      const before = page.before;
       if (!isSessionId(before)) return [];
       query = query.where('c.seq', '<', (eb) =>
         eb.selectFrom('comments').select('seq').where('id', '=', before).where('session_id', '=', sessionId),
       );
     }
     const rows = await query.orderBy('c.seq', 'desc').limit(limit).execute();
-    return rows.reverse().map((r) => ({
-      id: r.id,
-      session_id: r.session_id,
-      user_id: r.user_id,
-      user_name: r.user_name,
-      message: r.message,
-      ts: r.created_at.toISOString(),
-    }));
+    return rows.reverse().map(toComment);
   }
+}
+
+/** A comment row (joined with its author's name) as the API shows it. */
+export function toComment(row: {
+  id: string;
+  session_id: string;
+  user_id: UserId;
+  user_name: string;
+  message: string;
+  created_at: Date;
+  event_offset: number;
+}): Comment {
+  return {
+    id: row.id,
+    session_id: row.session_id,
+    user_id: row.user_id,
+    user_name: row.user_name,
+    message: row.message,
+    ts: row.created_at.toISOString(),
+    offset: row.event_offset,
+  };
+}
+
+/** Banned from the vendor's chat: until when, in the detail and for the WebSocket's `until`. */
+function banned(until: Date | null): DomainError {
+  const iso = until ? until.toISOString() : null;
+  const detail = iso
+    ? `You are banned from this chat until ${iso}`
+    : 'You are banned from this chat until the host lifts the ban';
+  return new DomainError('banned', detail, { until: iso });
+}
+
+function slowMode(seconds: number, waitMs: number): DomainError {
+  const wait = Math.max(1, Math.ceil(waitMs / 1000));
+  return new DomainError(
+    'slow_mode',
+    `Slow mode is on (one comment every ${seconds} s); you can comment again in ${wait} s`,
+    { retryAfterMs: waitMs },
+  );
 }

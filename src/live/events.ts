@@ -1,3 +1,4 @@
+import type { ChatEventMessage, CommentMessage } from '../contract/live-protocol.js';
 import type { Comment, LiveSession } from '../contract/rest.js';
 
 /**
@@ -7,6 +8,8 @@ import type { Comment, LiveSession } from '../contract/rest.js';
 export interface LiveEvents {
   /** A comment was committed; deliver it to the session's viewers. */
   commentPosted(comment: Comment): void;
+  /** A chat event (deletion, pin, unpin, settings) was committed; deliver it to the session's viewers. */
+  chatEvent(sessionId: string, message: Exclude<ChatEventMessage, CommentMessage>): void;
   /** A session went live (committed): the lobby changed. */
   sessionStarted?(session: LiveSession): void;
   /** A session ended; tell its peers and close their sockets. */

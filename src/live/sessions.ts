@@ -3,8 +3,9 @@ import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
 import { DomainError, invalid, notFound, unauthorized } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
-import type { LiveSession, SessionPage } from '../contract/rest.js';
+import type { ChatState, LiveSession, SessionPage } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
+import { toComment } from './comments.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { LiveEvents } from './events.js';
 import { recordStats, statsOf, type StatsColumns } from './session-stats.js';
@@ -33,6 +34,11 @@ export interface SessionFacts {
   ended_at: Date | null;
   vendor_id: UserId;
   vendor_name: string;
+}
+
+/** A session's facts and its chat's state, as a socket opens (realtime admission reads these). */
+export interface SessionFactsWithChat extends SessionFacts {
+  chat: ChatState;
 }
 
 interface SessionRow extends SessionFacts, StatsColumns {
@@ -87,9 +93,55 @@ export class Sessions {
   }
 
   /** A session's own fields, without counts (the realtime layer's admission checks). */
-  async find(id: string): Promise<SessionFacts | undefined> {
+  async find(id: string): Promise<SessionFactsWithChat | undefined> {
     if (!isSessionId(id)) return undefined;
-    return this.#facts().where('s.id', '=', id).executeTakeFirst();
+    const row = await this.#facts()
+      .leftJoin('comments as pc', (join) =>
+        join.onRef('pc.id', '=', 's.pinned_comment_id').on('pc.deleted_at', 'is', null),
+      )
+      .leftJoin('users as pu', 'pu.id', 'pc.user_id')
+      .select([
+        's.last_offset',
+        's.slow_mode_seconds',
+        'pc.id as pinned_id',
+        'pc.user_id as pinned_user_id',
+        'pu.name as pinned_user_name',
+        'pc.message as pinned_message',
+        'pc.created_at as pinned_created_at',
+        'pc.event_offset as pinned_offset',
+      ])
+      .where('s.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const {
+      last_offset,
+      slow_mode_seconds,
+      pinned_id,
+      pinned_user_id,
+      pinned_user_name,
+      pinned_message,
+      pinned_created_at,
+      pinned_offset,
+      ...facts
+    } = row;
+    const pinned =
+      pinned_id &&
+      pinned_user_id !== null &&
+      pinned_user_name &&
+      pinned_message !== null &&
+      pinned_created_at &&
+      pinned_offset !== null
+        ? toComment({
+            id: pinned_id,
+            session_id: facts.id,
+            user_id: pinned_user_id,
+            user_name: pinned_user_name,
+            message: pinned_message,
+            created_at: pinned_created_at,
+            event_offset: pinned_offset,
+          })
+        : null;
+    return { ...facts, chat: { pinned, slow_mode_seconds, offset: last_offset } };
   }
 
   /** Live sessions, newest first, `limit` at a time, continuing after `cursor`. */

@@ -5,7 +5,7 @@ import { WebSocket, type RawData } from 'ws';
 import { tokenOf, type Authenticator, type Caller } from '../auth/authenticator.js';
 import { CloseCode } from '../contract/close-codes.js';
 import { DomainError } from '../contract/errors.js';
-import type { SessionFacts } from '../live/sessions.js';
+import type { SessionFactsWithChat } from '../live/sessions.js';
 import { REFUSAL_REASON, type ReceiveBudget } from './receive-budget.js';
 
 /** A client frame as ws hands it over. */
@@ -78,11 +78,11 @@ function frameSize(data: RawData): number {
 /** Who connected, to which live session. */
 export interface Admission {
   caller: Caller;
-  session: SessionFacts;
+  session: SessionFactsWithChat;
 }
 
 /** Finds a session's facts by id (a SessionDirectory's lookup). */
-export type SessionLookup = (id: string) => Promise<SessionFacts | undefined>;
+export type SessionLookup = (id: string) => Promise<SessionFactsWithChat | undefined>;
 
 /**
  * The admission check both realtime endpoints share: a valid token (else close 4401), a known

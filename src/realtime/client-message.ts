@@ -47,13 +47,14 @@ export function parseClientMessage(
 export function errorEventOf(error: unknown): ErrorMessage | undefined {
   if (isDatabaseDown(error)) return { type: 'error', code: 'unavailable', detail: DATABASE_DOWN_DETAIL };
   if (!(error instanceof DomainError)) return undefined;
-  const { retryAfterMs } = error.extra;
+  const { retryAfterMs, until } = error.extra;
   return {
     type: 'error',
     code: ERROR_EVENT_OF[error.code],
     detail: error.detail,
     // Over the comment budget: seconds until the client may post again, as REST's Retry-After.
     ...(retryAfterMs !== undefined ? { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : {}),
+    ...(until !== undefined ? { until } : {}),
   };
 }
 
@@ -65,6 +66,9 @@ const ERROR_EVENT_OF: Record<DomainErrorCode, ErrorEventCode> = {
   session_ended: 'session_ended',
   rate_limited: 'rate_limited',
   unavailable: 'unavailable',
+  banned: 'banned',
+  slow_mode: 'slow_mode',
+  blocked_term: 'blocked_term',
   // Not raised by anything a socket does (registration, login, paging); named for completeness.
   email_taken: 'invalid_message',
   bad_credentials: 'unauthorized',

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { CloseCode } from '../contract/close-codes.js';
 import {
   sessionEndedMessage,
+  type ChatEventMessage,
   type CommentMessage,
   type ViewerCountMessage,
   type ViewsTotalMessage,
@@ -18,13 +19,20 @@ import type { Presence } from './presence.js';
 
 /**
  * What travels on a session's `live:<id>` bus channel. The first character says what it is:
- * - `F<json>`: a frame to forward verbatim to every peer (serialized once, by the publisher);
+ * - `F<offset> <json>`: a chat event to forward verbatim to every peer (serialized once, by the
+ *   publisher); the room remembers the highest offset it delivered (see deliveredOffset);
+ * - `S<offset> <json>`: the same for a chat event that changes what a joining peer opens with (a
+ *   pin, the slow mode); also tells the onChatStateChanged listeners (cached facts are stale);
  * - `E<json>`: the `session_ended` frame: forward it, then close every peer with 1000;
  * - `P<hub id>`: presence or unique views changed on another instance: recount.
  */
 const FRAME = 'F';
 const ENDED = 'E';
 const PRESENCE = 'P';
+const STATE = 'S';
+
+/** How long a chat event that arrived ahead of an earlier one waits for it. */
+const HOLD_MS = 200;
 
 export interface LiveHubOptions {
   /** Smallest gap between two `viewer_count` events of one session. */
@@ -45,6 +53,14 @@ class Room {
   lastViews = -1;
   /** The highest views_total any peer here opened with: never broadcast less. */
   viewsFloor = -1;
+  /** The offset of the last chat event this room delivered; -1 until known (seedOffset). */
+  deliveredOffset = -1;
+  /**
+   * Chat events that arrived ahead of an earlier offset still on its way (two writers commit in
+   * one order and publish in the other), held until it comes or HOLD_MS passes.
+   */
+  readonly early = new Map<number, { payload: Buffer; changesState: boolean }>();
+  earlyTimer: NodeJS.Timeout | undefined;
   lastTickAt = 0;
   timer: NodeJS.Timeout | undefined;
   ticking = false;
@@ -73,6 +89,7 @@ export class LiveHub implements LiveEvents {
   readonly #hubId = crypto.randomUUID();
   readonly #recount: NodeJS.Timeout;
   readonly #endedListeners: ((sessionId: string) => void)[] = [];
+  readonly #stateListeners: ((sessionId: string) => void)[] = [];
   /** Counted peers (viewers) on this instance, for the metrics. */
   #viewers = 0;
 
@@ -92,7 +109,39 @@ export class LiveHub implements LiveEvents {
   /** Publishes a committed comment to the session's viewers on every instance. */
   commentPosted(comment: Comment): void {
     const message: CommentMessage = { type: 'comment', ...comment };
-    this.bus.publish(channelOf(comment.session_id), FRAME + JSON.stringify(message));
+    this.bus.publish(channelOf(comment.session_id), `${FRAME}${comment.offset} ${JSON.stringify(message)}`);
+  }
+
+  /** Publishes a committed chat event (a deletion, a pin, the settings) to every instance. */
+  chatEvent(sessionId: string, message: Exclude<ChatEventMessage, CommentMessage>): void {
+    const changesState = message.type !== 'comment_deleted';
+    this.bus.publish(
+      channelOf(sessionId),
+      `${changesState ? STATE : FRAME}${message.offset} ${JSON.stringify(message)}`,
+    );
+  }
+
+  /**
+   * The highest chat-event offset this instance delivered to the session's room: a peer joining
+   * now was sent nothing up to it, and everything after it reaches the peer through the room.
+   * A replay that covers it leaves the peer no gap (see live/chat-log.ts).
+   */
+  deliveredOffset(sessionId: string): number {
+    return Math.max(0, this.#rooms.get(sessionId)?.deliveredOffset ?? 0);
+  }
+
+  /**
+   * Tells a new room the session's offset as read after it subscribed, so the first chat events
+   * it hears can be put in order too.
+   */
+  seedOffset(sessionId: string, offset: number): void {
+    const room = this.#rooms.get(sessionId);
+    if (room && room.deliveredOffset < 0) room.deliveredOffset = offset;
+  }
+
+  /** Calls `listener` with the id of every session whose pin or chat settings change. */
+  onChatStateChanged(listener: (sessionId: string) => void): void {
+    this.#stateListeners.push(listener);
   }
 
   /** Tells every peer of the session, on every instance, that it ended; then closes them. */
@@ -206,8 +255,14 @@ export class LiveHub implements LiveEvents {
   #onMessage(room: Room, message: string): void {
     switch (message[0]) {
       case FRAME:
-        this.#broadcast(room, Buffer.from(message.slice(1)));
+      case STATE: {
+        const space = message.indexOf(' ');
+        this.#chatEvent(room, Number(message.slice(1, space)), {
+          payload: Buffer.from(message.slice(space + 1)),
+          changesState: message[0] === STATE,
+        });
         return;
+      }
       case ENDED: {
         this.#flush(room);
         const frame = Buffer.from(message.slice(1));
@@ -307,7 +362,52 @@ export class LiveHub implements LiveEvents {
     }
   }
 
+  /**
+   * Delivers chat events in offset order: one that arrives ahead of a missing earlier offset
+   * waits (at most HOLD_MS) for it, so a client never sees a later offset before an earlier one
+   * and cannot resume (`?since=`) past an event it never got. Offsets are consecutive; after
+   * HOLD_MS a gap is given up on (the contract allows gaps), and a straggler is still delivered.
+   */
+  #chatEvent(room: Room, offset: number, event: { payload: Buffer; changesState: boolean }): void {
+    const last = room.deliveredOffset;
+    if (last >= 0 && offset > last + 1) {
+      room.early.set(offset, event);
+      room.earlyTimer ??= setTimeout(() => this.#giveUpWaiting(room), HOLD_MS);
+      return;
+    }
+    this.#deliver(room, offset, event);
+    for (let next = room.deliveredOffset + 1; room.early.has(next); next++) {
+      const held = room.early.get(next);
+      room.early.delete(next);
+      if (held) this.#deliver(room, next, held);
+    }
+    if (room.early.size === 0 && room.earlyTimer) {
+      clearTimeout(room.earlyTimer);
+      room.earlyTimer = undefined;
+    }
+  }
+
+  #giveUpWaiting(room: Room): void {
+    room.earlyTimer = undefined;
+    for (const offset of [...room.early.keys()].sort((a, b) => a - b)) {
+      const held = room.early.get(offset);
+      room.early.delete(offset);
+      if (held) this.#deliver(room, offset, held);
+    }
+  }
+
+  #deliver(
+    room: Room,
+    offset: number,
+    { payload, changesState }: { payload: Buffer; changesState: boolean },
+  ): void {
+    room.deliveredOffset = Math.max(room.deliveredOffset, offset);
+    this.#broadcast(room, payload);
+    if (changesState) for (const listener of this.#stateListeners) listener(room.sessionId);
+  }
+
   #drop(room: Room): void {
+    if (room.earlyTimer) clearTimeout(room.earlyTimer);
     if (room.timer) clearTimeout(room.timer);
     room.timer = undefined;
     room.unsubscribe();
@@ -326,4 +426,24 @@ export function isViewsTotalFrame(data: Buffer | string): boolean {
 
 function channelOf(sessionId: string): string {
   return `live:${sessionId}`;
+}
+
+/** The `"type"` openings of every event that carries an offset (ChatEventMessage). */
+const CHAT_EVENT_PREFIXES = [
+  'comment',
+  'comment_deleted',
+  'comment_pinned',
+  'comment_unpinned',
+  'chat_settings',
+].map((type) => `{"type":"${type}",`);
+
+/**
+ * The offset of a chat-event frame, or undefined for any other frame. Parses the frame: meant
+ * for a recovering peer's few held frames, never for the fan-out.
+ */
+export function offsetOfFrame(data: Buffer | string): number | undefined {
+  const text = typeof data === 'string' ? data : data.toString('utf8');
+  if (!CHAT_EVENT_PREFIXES.some((prefix) => text.startsWith(prefix))) return undefined;
+  const offset = (JSON.parse(text) as { offset?: unknown }).offset;
+  return typeof offset === 'number' ? offset : undefined;
 }

@@ -1,12 +1,14 @@
+import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
 import type { Authenticator, Caller } from '../auth/authenticator.js';
 import { CloseCode } from '../contract/close-codes.js';
 import { sessionInfoMessage } from '../contract/live-protocol.js';
+import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
-import { isViewsTotalFrame, type LiveHub } from './live-hub.js';
+import { isViewsTotalFrame, offsetOfFrame, type LiveHub } from './live-hub.js';
 import type { SessionDirectory } from './session-directory.js';
 import { Peer, type Heartbeat, type PeerLimits } from './peer.js';
 import { admit, Inbox } from './admission.js';
@@ -20,6 +22,7 @@ export interface LiveSocketDeps {
   auth: Authenticator;
   sessions: Sessions;
   comments: Comments;
+  chatLog: ChatLog;
   views: Views;
   directory: SessionDirectory;
   hub: LiveHub;
@@ -48,9 +51,20 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
 
     // Vendors never count as viewers, nor in unique views; every other user counts once.
     const counted = caller.role !== 'vendor';
+    const since = sinceOf(request.query);
+    /** The last offset replayed to a recovering peer: held frames up to it are duplicates. */
+    let recovered = -1;
     const peer = new Peer(socket, deps.limits, deps.onDropped);
-    peer.hold(isViewsTotalFrame);
+    // Subscribe first, replay from the database, then merge: what the room broadcast meanwhile
+    // waits held, and is dropped where the replay or the opening already covers it.
+    peer.hold(
+      (frame) =>
+        isViewsTotalFrame(frame) || (recovered >= 0 && (offsetOfFrame(frame) ?? Infinity) <= recovered),
+    );
+    const joinedAt = performance.now();
     const subscribedAt = deps.hub.join(session.id, peer, counted);
+    // From here the room delivers to this peer; what it delivered before is the replay's to cover.
+    const joined = { at: joinedAt, covers: deps.hub.deliveredOffset(session.id) };
     deps.heartbeat.add(peer);
     socket.once('close', () => {
       deps.heartbeat.delete(peer);
@@ -60,20 +74,27 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
     try {
       // The room now hears the session's end; facts read after it subscribed cannot have missed
       // it. In a join storm, all of this is a handful of statements shared by every joiner.
-      const [facts, viewsTotal, viewerCount] = await Promise.all([
+      const [facts, viewsTotal, viewerCount, replay] = await Promise.all([
         deps.directory.lookup(session.id, subscribedAt),
         counted ? deps.views.recordAndTotal(session.id, caller.userId) : deps.views.total(session.id),
         deps.hub.count(session.id),
+        since === undefined ? undefined : deps.chatLog.replay(session.id, since, joined),
       ]);
       if (counted) deps.hub.viewsChanged(session.id);
       if (!facts?.is_live) {
         peer.close(CloseCode.ended, 'Session has ended');
         return;
       }
+      deps.hub.seedOffset(session.id, facts.chat.offset);
       const info = deps.sessions.present(facts, viewerCount, deps.hub.openingViews(session.id, viewsTotal));
       peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
       peer.sendFirst({ type: 'views_total', total: info.views_total });
-      peer.sendFirst(sessionInfoMessage(info));
+      peer.sendFirst(sessionInfoMessage(info, facts.chat));
+      if (replay) {
+        if (replay.complete) for (const frame of replay.frames) peer.sendFirst(frame);
+        peer.sendFirst({ type: 'recovered', offset: replay.offset, complete: replay.complete });
+        if (replay.complete) recovered = replay.offset;
+      }
     } finally {
       peer.release();
     }
@@ -127,4 +148,14 @@ async function handleMessage(
         detail: `unknown message type "${String(message.type).slice(0, 40)}"; send "ping" or "comment"`,
       });
   }
+}
+
+/**
+ * `?since=<offset>` of a reconnecting client: undefined without it; -1 (an offset no session has:
+ * answered `complete: false`) when it is not a whole number.
+ */
+function sinceOf(query: unknown): number | undefined {
+  const since = (query as Record<string, unknown> | undefined)?.since;
+  if (since === undefined) return undefined;
+  return typeof since === 'string' && /^\d{1,15}$/.test(since) ? Number(since) : -1;
 }

@@ -64,8 +64,7 @@ export class Peer {
   /** Writes or holds one message; true when it was written now (it counts as sent). */
   #sendOne(data: Buffer | string): boolean {
     if (this.#backlog) {
-      if (!this.#superseded?.(data)) this.#backlog.push(data);
-      else if (this.limits.tally) this.limits.tally.dropped.superseded += 1;
+      this.#backlog.push(data);
       return false;
     }
     return this.#write(data);
@@ -99,7 +98,7 @@ export class Peer {
 
   /**
    * Holds later `send`s and `close`s until `release`, so what `sendFirst` sends comes first.
-   * Frames for which `superseded` is true are dropped while held: what `sendFirst` sends
+   * Held frames for which `superseded` is true at `release` are dropped: what `sendFirst` sent
    * replaces them (an opening count is newer than a count broadcast while it was prepared).
    */
   hold(superseded?: (data: Buffer | string) => boolean): void {
@@ -107,20 +106,24 @@ export class Peer {
     this.#superseded = superseded;
   }
 
-  /** Sends ahead of anything held. */
-  sendFirst(message: ServerMessage): void {
-    if (this.#write(JSON.stringify(message)) && this.limits.tally) this.limits.tally.sent += 1;
+  /** Sends ahead of anything held: a message, or a frame serialized before (a replayed event). */
+  sendFirst(message: ServerMessage | string): void {
+    const frame = typeof message === 'string' ? message : JSON.stringify(message);
+    if (this.#write(frame) && this.limits.tally) this.limits.tally.sent += 1;
   }
 
   /** Sends (and closes) what was held, in order, and stops holding. */
   release(): void {
     const backlog = this.#backlog;
+    const superseded = this.#superseded;
     this.#backlog = null;
     this.#superseded = undefined;
     let written = 0;
     for (const item of backlog ?? []) {
       if (typeof item === 'number') this.close(item);
-      else if (this.#write(item)) written += 1;
+      else if (superseded?.(item)) {
+        if (this.limits.tally) this.limits.tally.dropped.superseded += 1;
+      } else if (this.#write(item)) written += 1;
     }
     if (this.limits.tally) this.limits.tally.sent += written;
   }

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyReques
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
@@ -19,6 +20,7 @@ export interface RealtimeRoutesOptions {
   auth: Authenticator;
   sessions: Sessions;
   comments: Comments;
+  chatLog: ChatLog;
   views: Views;
   liveHub: LiveHub;
   signalHub: SignalHub;
@@ -37,6 +39,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   // One read of a session's facts serves a whole join storm; an end heard on the bus evicts them.
   const directory = new SessionDirectory(options.sessions);
   options.liveHub.onSessionEnded((sessionId) => directory.ended(sessionId));
+  options.liveHub.onChatStateChanged((sessionId) => directory.changed(sessionId));
   const tallies = options.tallies ?? { live: new SocketTally(), signal: new SocketTally() };
   const liveLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.live };
   const signalLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.signal };
@@ -72,6 +75,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
         auth: options.auth,
         sessions: options.sessions,
         comments: options.comments,
+        chatLog: options.chatLog,
         views: options.views,
         directory,
         hub: options.liveHub,

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { SessionFacts, Sessions } from '../live/sessions.js';
+import type { SessionFactsWithChat, Sessions } from '../live/sessions.js';
 
 interface Entry {
   /** When the read started (performance.now()), to tell reads before and after a subscription. */
   readAt: number;
-  facts: Promise<SessionFacts | undefined>;
+  facts: Promise<SessionFactsWithChat | undefined>;
 }
 
 /**
@@ -26,7 +26,7 @@ export class SessionDirectory {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  lookup(id: string, freshAfter = Number.NEGATIVE_INFINITY): Promise<SessionFacts | undefined> {
+  lookup(id: string, freshAfter = Number.NEGATIVE_INFINITY): Promise<SessionFactsWithChat | undefined> {
     const now = this.now();
     const cached = this.#entries.get(id);
     if (cached && cached.readAt >= freshAfter && now - cached.readAt < this.ttlMs) return cached.facts;
@@ -40,6 +40,11 @@ export class SessionDirectory {
 
   /** The session ended (heard from the bus): nothing cached may admit anyone into it now. */
   ended(id: string): void {
+    this.changed(id);
+  }
+
+  /** The session's pin or chat settings changed (heard from the bus): read its facts afresh. */
+  changed(id: string): void {
     this.#entries.delete(id);
   }
 

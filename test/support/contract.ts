@@ -1,4 +1,4 @@
-import { CommentSchema, SessionSchema } from '../../src/contract/rest.js';
+import { ChatStateSchema, CommentSchema, SessionSchema } from '../../src/contract/rest.js';
 
 /** The fields of the original service's objects (its README): the contract may add, never drop. */
 export const ORIGINAL_SESSION_FIELDS = [
@@ -17,3 +17,5 @@ export const ORIGINAL_COMMENT_FIELDS = ['id', 'message', 'session_id', 'ts', 'us
 /** The fields src/contract/rest.ts defines, sorted: what every surface (REST, WebSocket, OpenAPI) carries. */
 export const SESSION_FIELDS = Object.keys(SessionSchema.properties).sort();
 export const COMMENT_FIELDS = Object.keys(CommentSchema.properties).sort();
+/** What `session_info` adds to the session: the chat's pin, slow mode and offset. */
+export const CHAT_STATE_FIELDS = Object.keys(ChatStateSchema.properties).sort();

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as users from './001-users.js';
 import * as live from './002-live.js';
+import * as chat from './003-chat.js';
 import * as ops from './004-ops.js';
 
 /**
@@ -12,6 +13,7 @@ export const migrations: MigrationProvider = {
     return {
       '001-users': users,
       '002-live': live,
+      '003-chat': chat,
       '004-ops': ops,
     };
   },

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import {
   AuthQuery,
+  CommentListQuery,
   CommentListSchema,
   CommentSchema,
   CreateSessionBody,
   PostCommentBody,
-  SessionPageSchema,
   SessionParams,
   SessionSchema,
 } from '../../contract/rest.js';
@@ -45,24 +44,6 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
     async (request) => {
       return sessions.create(callerOf(request).userId, request.body.title);
     },
-  );
-
-  app.get(
-    '/live/sessions/active',
-    {
-      schema: {
-        tags: ['live'],
-        summary: 'Live sessions, newest first',
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          cursor: Type.Optional(
-            Type.String({ maxLength: 200, description: 'next_cursor of the previous page' }),
-          ),
-        }),
-        response: { 200: SessionPageSchema, ...errorResponses(400, 422) },
-      },
-    },
-    async (request) => sessions.listActive(request.query.limit, request.query.cursor),
   );
 
   app.get(
@@ -116,18 +97,16 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
         tags: ['comments'],
         summary: 'Recent comments, oldest first',
         params: SessionParams,
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          before: Type.Optional(
-            Type.String({ maxLength: 64, description: 'a comment id: page back from it' }),
-          ),
-        }),
+        description:
+          'With `after=<offset>`, the comments after that offset instead, oldest first. Deleted comments are left out.',
+        querystring: CommentListQuery,
         response: { 200: CommentListSchema, ...errorResponses(404, 422) },
       },
     },
-    async (request) => ({
-      items: await comments.list(request.params.session_id, request.query.limit, request.query.before),
-    }),
+    async (request) => {
+      const { limit, before, after } = request.query;
+      return { items: await comments.list(request.params.session_id, limit, { before, after }) };
+    },
   );
 
   app.post(
@@ -137,12 +116,13 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
       schema: {
         tags: ['comments'],
         summary: 'Post a comment while the session is live',
-        description: 'Acknowledged once committed; then broadcast as a `comment` event on /ws/live.',
         security: bearerSecurity,
         params: SessionParams,
         querystring: AuthQuery,
         body: PostCommentBody,
-        response: { 200: CommentSchema, ...errorResponses(401, 404, 409, 422) },
+        description:
+          'Acknowledged once committed; then broadcast as a `comment` event on /ws/live. Refused: 403 for a banned author (the detail says until when), 429 with Retry-After in slow mode or over the comment budget, 422 for a blocked term.',
+        response: { 200: CommentSchema, ...errorResponses(401, 403, 404, 409, 422, 429) },
       },
     },
     async (request) => {

@@ -77,6 +77,7 @@ const comment = (n: number): Comment => ({
   user_name: 'Ann',
   message: `comment ${n}`,
   ts: new Date(0).toISOString(),
+  offset: n,
 });
 
 const ended: Session = {

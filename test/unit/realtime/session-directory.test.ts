@@ -16,6 +16,7 @@ const facts = (id: string, is_live = true): Facts => ({
   ended_at: null,
   vendor_id: 'vendor',
   vendor_name: 'Vendor',
+  chat: { pinned: null, slow_mode_seconds: 0, offset: 0 },
 });
 
 /** A session store whose reads the test answers one by one; `reads` counts them. */

@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { SessionPage } from '../contract/rest.js';
+
+/** A page of the lobby as served: its serialized body and the ETag of those bytes. */
+export interface LobbyPage {
+  body: string;
+  etag: string;
+}
+
+/** Distinct pages (limit, cursor) kept at once; past this the oldest are dropped. */
+const MAX_PAGES = 64;
+
+/**
+ * The shared snapshot behind `GET /live/sessions/active`: each page (limit, cursor) is read
+ * from the database and serialized once, then served to every request for at most `maxAgeMs`
+ * (viewer counts and durations may be that old). `invalidate()` drops every page at once: app.ts
+ * calls it when any instance starts or ends a session (the bus carries it), so a new or ended
+ * session shows on the next request. Concurrent misses share one read; a read that was under
+ * way when the lobby changed serves its own requests but is not kept.
+ */
+export class LobbySnapshot {
+  readonly #pages = new Map<string, { page: LobbyPage; at: number }>();
+  readonly #loading = new Map<string, Promise<LobbyPage>>();
+  #generation = 0;
+
+  constructor(
+    private readonly load: (limit: number, cursor: string | undefined) => Promise<SessionPage>,
+    private readonly maxAgeMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** The page, from the snapshot when it is fresh; `serialize` turns a page read into its body. */
+  get(
+    limit: number,
+    cursor: string | undefined,
+    serialize: (page: SessionPage) => string,
+  ): Promise<LobbyPage> {
+    const key = `${limit}:${cursor ?? ''}`;
+    const kept = this.#pages.get(key);
+    if (kept && this.now() - kept.at < this.maxAgeMs) return Promise.resolve(kept.page);
+    const loading = this.#loading.get(key);
+    if (loading) return loading;
+    const generation = this.#generation;
+    const started = this.now();
+    const read = this.load(limit, cursor).then((page) => {
+      const body = serialize(page);
+      const served = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+      if (generation === this.#generation) {
+        if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value as string);
+        this.#pages.set(key, { page: served, at: started });
+      }
+      return served;
+    });
+    this.#loading.set(key, read);
+    const forget = () => {
+      if (this.#loading.get(key) === read) this.#loading.delete(key);
+    };
+    read.then(forget, forget);
+    return read;
+  }
+
+  /** The lobby changed (a session started or ended): the next request reads it afresh. */
+  invalidate(): void {
+    this.#generation += 1;
+    this.#pages.clear();
+    this.#loading.clear();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Matching a vendor's blocked terms against comments, so look-alikes do not slip through:
+ * both sides are folded the same way (compatibility normalization turns full-width and other
+ * width or font variants into plain letters, combining marks are dropped, letter case is folded),
+ * then a term matches as whole words: "ass" is refused alone but "class" and "passage" are not.
+ */
+
+const MARKS = /\p{M}+/gu;
+/** Anything that is not a letter or a digit separates words. */
+const SEPARATORS = /[^\p{L}\p{N}]+/gu;
+
+/** A text as blocked-term matching sees it: words of folded letters and digits, single-spaced. */
+export function foldForMatching(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(MARKS, '')
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(SEPARATORS, ' ')
+    .trim();
+}
+
+/**
+ * The first of `terms` that `message` contains as whole words (after folding both), or undefined.
+ * Terms of several words match those words in sequence.
+ */
+export function findBlockedTerm(message: string, terms: readonly string[]): string | undefined {
+  if (terms.length === 0) return undefined;
+  const text = ` ${foldForMatching(message)} `;
+  for (const term of terms) {
+    const folded = foldForMatching(term);
+    if (folded && text.includes(` ${folded} `)) return term;
+  }
+  return undefined;
+}

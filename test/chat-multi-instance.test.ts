@@ -1,0 +1,130 @@
+/**
+ * Two instances sharing PostgreSQL and Redis: every moderation action reaches the viewers of both,
+ * a ban made on one holds on the other, and a viewer recovers on the other instance.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startApp, type RunningApp } from './support/app.js';
+import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { call, goLive, register } from './support/http.js';
+import { needsPostgres, needsRedis } from './support/services.js';
+import { TestSocket } from './support/ws.js';
+
+describe('chat moderation across two instances', { skip: needsPostgres() ?? needsRedis() }, () => {
+  let database: ThrowawayDatabase;
+  let a: RunningApp;
+  let b: RunningApp;
+  const sockets: TestSocket[] = [];
+
+  before(async () => {
+    database = await createThrowawayDatabase();
+    const env = {
+      REDIS_URL: process.env.REDIS_URL,
+      REDIS_PREFIX: `sm-chat-${crypto.randomUUID().slice(0, 8)}:`,
+    };
+    a = await startApp({ store: 'postgres', databaseUrl: database.url, env });
+    b = await startApp({ store: 'postgres', databaseUrl: database.url, env });
+  });
+  after(async () => {
+    for (const s of sockets) s.close();
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+  });
+
+  const watch = async (server: RunningApp, sessionId: string, token: string, since?: number) => {
+    const query = since === undefined ? '' : `&since=${since}`;
+    const socket = await TestSocket.open(`${server.wsUrl}/ws/live/${sessionId}?token=${token}${query}`);
+    sockets.push(socket);
+    await socket.waitForType('session_info');
+    return socket;
+  };
+
+  test('delete, pin, unpin and slow mode made on one instance reach viewers on both', async () => {
+    const { vendor, session } = await goLive(a.baseUrl);
+    const id = session.session_id;
+    const viewer = await register(a.baseUrl);
+    const onA = await watch(a, id, viewer.token);
+    const onB = await watch(b, id, viewer.token);
+    const posted = await call(b.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+      token: viewer.token,
+      body: { message: 'on b' },
+    });
+    const other = await call(a.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+      token: viewer.token,
+      body: { message: 'on a' },
+    });
+    await call(a.baseUrl, 'PUT', `/live/sessions/${id}/pin`, {
+      token: vendor.token,
+      body: { comment_id: other.body.id },
+    });
+    await call(b.baseUrl, 'DELETE', `/live/sessions/${id}/comments/${posted.body.id}`, {
+      token: vendor.token,
+    });
+    await call(b.baseUrl, 'PATCH', `/live/sessions/${id}/chat`, {
+      token: vendor.token,
+      body: { slow_mode_seconds: 5 },
+    });
+    await call(a.baseUrl, 'DELETE', `/live/sessions/${id}/pin`, { token: vendor.token });
+    for (const socket of [onA, onB]) {
+      await socket.waitFor((m) => m.type === 'comment_unpinned');
+      const types = socket.messages
+        .filter((m) => m.offset !== undefined && m.type !== 'session_info')
+        .map((m) => [m.type, m.offset]);
+      assert.deepEqual(
+        types.map(([type]) => type),
+        ['comment', 'comment', 'comment_pinned', 'comment_deleted', 'chat_settings', 'comment_unpinned'],
+      );
+      assert.deepEqual(
+        types.map(([, offset]) => offset),
+        [1, 2, 3, 4, 5, 6],
+      );
+    }
+  });
+
+  test('a ban made on one instance holds on the other, over REST and the socket', async () => {
+    const { vendor, session } = await goLive(a.baseUrl);
+    const id = session.session_id;
+    const viewer = await register(a.baseUrl);
+    const onB = await watch(b, id, viewer.token);
+    const ban = await call(a.baseUrl, 'POST', `/live/sessions/${id}/bans`, {
+      token: vendor.token,
+      body: { user_id: viewer.user.id, duration_seconds: 60 },
+    });
+    assert.equal(ban.status, 200);
+    const rest = await call(b.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+      token: viewer.token,
+      body: { message: 'from b' },
+    });
+    assert.equal(rest.status, 403);
+    onB.send({ type: 'comment', message: 'socket on b' });
+    const error = await onB.waitForType('error');
+    assert.deepEqual([error.code, error.until], ['banned', ban.body.until]);
+  });
+
+  test('a viewer cut from one instance recovers on the other', async () => {
+    const { vendor, session } = await goLive(a.baseUrl);
+    const id = session.session_id;
+    const viewer = await register(a.baseUrl);
+    const first = await watch(a, id, viewer.token);
+    const c1 = await call(a.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+      token: vendor.token,
+      body: { message: 'seen' },
+    });
+    await first.waitFor((m) => m.type === 'comment' && m.id === c1.body.id);
+    first.ws.terminate();
+    for (let i = 0; i < 5; i++) {
+      await call(a.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+        token: vendor.token,
+        body: { message: `missed ${i}` },
+      });
+    }
+    const back = await watch(b, id, viewer.token, c1.body.offset);
+    const recovered = await back.waitForType('recovered');
+    assert.deepEqual(recovered, { type: 'recovered', offset: c1.body.offset + 5, complete: true });
+    assert.deepEqual(
+      back.ofType('comment').map((m) => m.message),
+      ['missed 0', 'missed 1', 'missed 2', 'missed 3', 'missed 4'],
+    );
+  });
+});
