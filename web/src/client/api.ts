@@ -1,6 +1,13 @@
 import { ApiError, describeFailure } from './errors.js';
 import type { AppConfig, AuthResult, Comment, LiveSession, Role } from './types.js';
 
+/** A page of live sessions with the ETag it came with, to ask again conditionally. */
+export interface LobbyPage {
+  items: LiveSession[];
+  next_cursor: string | null;
+  etag: string | null;
+}
+
 /** Typed calls to the Streammeon REST API. One instance per base URL and sign-in. */
 export class ApiClient {
   /**
@@ -33,6 +40,25 @@ export class ApiClient {
   ): Promise<{ items: LiveSession[]; next_cursor: string | null }> {
     const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
     return this.request('GET', `/live/sessions/active?limit=${limit}${after}`);
+  }
+
+  /**
+   * The first page of live sessions, asked conditionally: with `previous` (what an earlier call
+   * returned), the request carries its ETag as If-None-Match, and when the server answers 304
+   * (nothing changed) `previous` itself is returned: no body was sent, nothing to render again.
+   */
+  async lobby(limit = 50, previous?: LobbyPage): Promise<LobbyPage> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (previous?.etag) headers['if-none-match'] = previous.etag;
+    const response = await fetch(`${this.baseUrl}/live/sessions/active?limit=${limit}`, { headers });
+    if (response.status === 304 && previous) return previous;
+    if (!response.ok) {
+      const detail = ((await response.json().catch(() => undefined)) as { detail?: unknown } | undefined)
+        ?.detail;
+      throw new ApiError(response.status, describeFailure(response.status, detail), detail);
+    }
+    const page = (await response.json()) as { items: LiveSession[]; next_cursor: string | null };
+    return { ...page, etag: response.headers.get('etag') };
   }
 
   session(id: string): Promise<LiveSession> {

@@ -1,4 +1,5 @@
 import { messageOf } from '../client/errors.js';
+import type { LobbyPage } from '../client/api.js';
 import type { LiveSession } from '../client/types.js';
 import type { AppContext, Page } from '../context.js';
 import { h, svg } from '../ui/dom.js';
@@ -27,13 +28,18 @@ export function lobbyPage(ctx: AppContext): Page {
   );
   let sessions: LiveSession[] = [];
   let disposed = false;
+  /** The last page and its ETag: each refresh asks "changed since?" and gets 304 when not. */
+  let last: LobbyPage | undefined;
 
   async function refresh(): Promise<void> {
     try {
-      const reply = await ctx.api().activeSessions(50);
+      const reply = await ctx.api().lobby(50, last);
       if (disposed) return;
-      sessions = reply.items;
-      render();
+      if (reply !== last) {
+        last = reply;
+        sessions = reply.items;
+        render();
+      }
       status.textContent = '';
       status.classList.remove('form-error');
       empty.hidden = sessions.length > 0;
