@@ -471,3 +471,63 @@ describe('LiveHub views_total', () => {
     hub.close();
   });
 });
+
+describe('LiveHub chat-event order', () => {
+  const offsets = (socket: FakeSocket) => socket.messages().map((m) => m.offset as number);
+
+  test('an event that arrives ahead of an earlier offset waits for it, then both go in order', async () => {
+    const { hub } = instance();
+    const { socket, peer } = fakePeer();
+    hub.join(S, peer, false);
+    hub.seedOffset(S, 4);
+    hub.commentPosted(comment(6));
+    await settle();
+    assert.deepEqual(offsets(socket), [], 'held while 5 is on its way');
+    hub.commentPosted(comment(5));
+    await settle();
+    assert.deepEqual(offsets(socket), [5, 6]);
+    hub.close();
+  });
+
+  test('a missing offset is given up on after a short wait, and a straggler is still delivered', async () => {
+    const { hub } = instance();
+    const { socket, peer } = fakePeer();
+    hub.join(S, peer, false);
+    hub.seedOffset(S, 0);
+    hub.commentPosted(comment(2));
+    await advance(199);
+    assert.deepEqual(offsets(socket), []);
+    await advance(1);
+    assert.deepEqual(offsets(socket), [2]);
+    hub.commentPosted(comment(1));
+    await settle();
+    assert.deepEqual(offsets(socket), [2, 1]);
+    hub.close();
+  });
+
+  test('deliveredOffset is what the room delivered, 0 before anything', async () => {
+    const { hub } = instance();
+    const { peer } = fakePeer();
+    hub.join(S, peer, false);
+    assert.equal(hub.deliveredOffset(S), 0);
+    hub.commentPosted(comment(1));
+    hub.commentPosted(comment(2));
+    await settle();
+    assert.equal(hub.deliveredOffset(S), 2);
+    hub.close();
+  });
+
+  test('a pin or settings change tells the chat-state listeners; a deletion does not', async () => {
+    const { hub } = instance();
+    const { peer } = fakePeer();
+    hub.join(S, peer, false);
+    const heard: string[] = [];
+    hub.onChatStateChanged((id) => heard.push(id));
+    hub.chatEvent(S, { type: 'comment_deleted', id: 'c1', offset: 1 });
+    hub.chatEvent(S, { type: 'comment_unpinned', offset: 2 });
+    hub.chatEvent(S, { type: 'chat_settings', slow_mode_seconds: 5, offset: 3 });
+    await settle();
+    assert.deepEqual(heard, [S, S]);
+    hub.close();
+  });
+});
