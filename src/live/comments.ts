@@ -177,15 +177,7 @@ export class Comments {
     let query = this.db
       .selectFrom('comments as c')
       .innerJoin('users as u', 'u.id', 'c.user_id')
-      .select([
-        'c.id',
-        'c.session_id',
-        'c.user_id',
-        'u.name as user_name',
-        'c.message',
-        'c.created_at',
-        'c.event_offset',
-      ])
+      .select(COMMENT_COLUMNS)
       .where('c.session_id', '=', sessionId)
       .where('c.deleted_at', 'is', null);
     if (page.after !== undefined) {
@@ -207,6 +199,17 @@ export class Comments {
     return rows.reverse().map(toComment);
   }
 }
+
+/** What toComment needs, selected from `comments as c` joined with `users as u`. */
+export const COMMENT_COLUMNS = [
+  'c.id',
+  'c.session_id',
+  'c.user_id',
+  'u.name as user_name',
+  'c.message',
+  'c.created_at',
+  'c.event_offset',
+] as const;
 
 /** A comment row (joined with its author's name) as the API shows it. */
 export function toComment(row: {

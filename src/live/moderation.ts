@@ -5,7 +5,7 @@ import { isSessionId } from '../contract/ids.js';
 import type { Ban, Comment, Moderator } from '../contract/rest.js';
 import type { Database, UserId } from '../db/schema.js';
 import type { ChatLog } from './chat-log.js';
-import { toComment } from './comments.js';
+import { COMMENT_COLUMNS, toComment } from './comments.js';
 import type { LiveEvents } from './events.js';
 
 /** A signed-in user acting on a chat. */
@@ -294,15 +294,7 @@ export class Moderation {
         ? await trx
             .selectFrom('comments as c')
             .innerJoin('users as u', 'u.id', 'c.user_id')
-            .select([
-              'c.id',
-              'c.session_id',
-              'c.user_id',
-              'u.name as user_name',
-              'c.message',
-              'c.created_at',
-              'c.event_offset',
-            ])
+            .select(COMMENT_COLUMNS)
             .where('c.id', '=', commentId)
             .where('c.session_id', '=', session.id)
             .where('c.deleted_at', 'is', null)
