@@ -54,11 +54,27 @@ describe('the lobby snapshot', () => {
   test('answers with an ETag, and If-None-Match naming it gets 304 with no body', async () => {
     const first = await call(server.baseUrl, 'GET', ACTIVE);
     const etag = first.headers.get('etag');
-    assert.match(etag ?? '', /^"[\w-]+"$/);
+    assert.match(etag ?? '', /^W\/"[\w-]+"$/);
     assert.equal(first.headers.get('cache-control'), 'no-cache');
     const again = await fetch(`${server.baseUrl}${ACTIVE}`, { headers: { 'if-none-match': etag! } });
     assert.equal(again.status, 304);
     assert.equal(await again.text(), '');
+  });
+
+  test('the ETag stays while only live durations tick, so a later poll still gets 304', async () => {
+    const first = await call(server.baseUrl, 'GET', ACTIVE);
+    await sleep(2_100);
+    const later = await call(server.baseUrl, 'GET', ACTIVE);
+    assert.notDeepEqual(
+      later.body.items.map((s: { live_duration_seconds: number }) => s.live_duration_seconds),
+      first.body.items.map((s: { live_duration_seconds: number }) => s.live_duration_seconds),
+      'durations ticked',
+    );
+    assert.equal(later.headers.get('etag'), first.headers.get('etag'));
+    const res = await fetch(`${server.baseUrl}${ACTIVE}`, {
+      headers: { 'if-none-match': first.headers.get('etag')! },
+    });
+    assert.equal(res.status, 304);
   });
 
   test('a 304 costs no database query', async () => {

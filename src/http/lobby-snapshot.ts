@@ -8,6 +8,20 @@ export interface LobbyPage {
   etag: string;
 }
 
+/**
+ * A weak ETag of what the page says, leaving out each session's `live_duration_seconds`: that
+ * one grows every second while nothing else changes, and clients derive it from `started_at`
+ * (the web lobby ticks it locally). So a lobby where no session started or ended and no count
+ * moved keeps its tag, and a client polling every few seconds gets 304 until something did.
+ */
+export function etagOf(page: SessionPage): string {
+  const content = JSON.stringify([
+    page.items.map(({ live_duration_seconds: _ticking, ...rest }) => rest),
+    page.next_cursor,
+  ]);
+  return `W/"${createHash('sha1').update(content).digest('base64url')}"`;
+}
+
 /** Distinct pages (limit, cursor) kept at once; past this the oldest are dropped. */
 const MAX_PAGES = 64;
 
@@ -44,8 +58,7 @@ export class LobbySnapshot {
     const generation = this.#generation;
     const started = this.now();
     const read = this.load(limit, cursor).then((page) => {
-      const body = serialize(page);
-      const served = { body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+      const served = { body: serialize(page), etag: etagOf(page) };
       if (generation === this.#generation) {
         if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value as string);
         this.#pages.set(key, { page: served, at: started });
