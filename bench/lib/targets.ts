@@ -50,6 +50,8 @@ export interface OursOptions {
   viewerUsers?: number;
   nodeFlags?: string[];
   lifetimeMs: number;
+  /** More environment for the server (e.g. LOBBY_SNAPSHOT_MS=0 to measure without the snapshot). */
+  env?: Record<string, string>;
 }
 
 const JWT_SECRET = 'bench-secret-0123456789abcdef';
@@ -81,6 +83,7 @@ export async function startOurs(options: OursOptions): Promise<Running> {
       RATE_LIMITS: 'on',
       RATE_LIMIT_COMMENTS: '10000000/1m',
       RATE_LIMIT_WS_CONNECT_IP: '10000000/1m',
+      ...options.env,
     };
     for (let i = 0; i < (options.instances ?? 1); i += 1) {
       services.push(

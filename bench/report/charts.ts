@@ -125,8 +125,12 @@ export function writeCharts(results: Results, dir: string): [string, string][] {
         title: `REST requests/s (autocannon; Streammeon on ${results.rest.storage})`,
         yLabel: 'requests/s',
         groups: endpoints.map((e) => e.replace('/live/sessions', '…').replace('/comments', '/comm.')),
-        series: (['streammeon', 'node-http floor'] as const).map((target) => ({
-          name: target === 'streammeon' ? 'Streammeon' : 'Node http floor',
+        series: (['streammeon', 'streammeon, no snapshot', 'node-http floor'] as const).map((target) => ({
+          name: {
+            streammeon: 'Streammeon',
+            'streammeon, no snapshot': 'Streammeon, no lobby snapshot',
+            'node-http floor': 'Node http floor',
+          }[target],
           values: endpoints.map(
             (e) =>
               results.rest!.rows.find((r) => r.endpoint === e && r.target === target)?.requestsPerSec ?? NaN,

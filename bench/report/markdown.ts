@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LABELS, TARGETS, type TargetName } from '../lib/targets.js';
 import type { FanoutResult } from '../workloads/fanout.js';
+import { LOBBY, LOBBY_304 } from '../workloads/rest.js';
 import type { StepResult } from '../workloads/step.js';
 import { formatNumber } from './svg.js';
 import { peakStep, saturated, type Results } from './results.js';
@@ -293,15 +294,29 @@ export function renderMarkdown(
       '| endpoint | target | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU % | autocannon CPU % | ours ÷ floor |',
       '|---|---|---|---|---|---|---|---|---|---|',
     );
-    for (const r of results.rest.rows) {
-      const floor = results.rest.rows.find(
-        (x) => x.endpoint === r.endpoint && x.target === 'node-http floor',
-      );
+    const rows = results.rest.rows;
+    const floorOf = (r: (typeof rows)[number]) =>
+      rows.find((x) => x.endpoint === (r.floorEndpoint ?? r.endpoint) && x.target === 'node-http floor');
+    for (const r of rows) {
       out.push(
-        `| ${r.endpoint} | ${r.target} | ${f0(r.requestsPerSec)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${f0(r.serverCpu)} | ${f0(r.loadgenCpu)} | ${r.target === 'streammeon' ? ratio(r.requestsPerSec, floor?.requestsPerSec) : ''} |`,
+        `| ${r.endpoint} | ${r.target} | ${f0(r.requestsPerSec)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${f0(r.serverCpu)} | ${f0(r.loadgenCpu)} | ${r.target !== 'node-http floor' ? ratio(r.requestsPerSec, floorOf(r)?.requestsPerSec) : ''} |`,
       );
     }
     out.push('');
+    const lobby = rows.find((r) => r.endpoint === LOBBY && r.target === 'streammeon');
+    const direct = rows.find((r) => r.endpoint === LOBBY && r.target === 'streammeon, no snapshot');
+    const notModified = rows.find((r) => r.endpoint === LOBBY_304 && r.target === 'streammeon');
+    const lobbyFloor = rows.find((r) => r.endpoint === LOBBY && r.target === 'node-http floor');
+    if (lobby && direct) {
+      out.push(
+        `The lobby (50 live sessions): ${f0(lobby.requestsPerSec)} req/s from the shared snapshot, ` +
+          `${ratio(lobby.requestsPerSec, direct.requestsPerSec)} the ${f0(direct.requestsPerSec)} req/s of the same list read ` +
+          'and serialized per request (LOBBY_SNAPSHOT_MS=0, as before the snapshot) in this run' +
+          (notModified ? `; the 304 path (If-None-Match) ${f0(notModified.requestsPerSec)} req/s` : '') +
+          (lobbyFloor ? `; the floor ${f0(lobbyFloor.requestsPerSec)} req/s.` : '.'),
+        '',
+      );
+    }
   }
 
   if (results.redis) {
