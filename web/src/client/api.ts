@@ -1,5 +1,5 @@
 import { ApiError, describeFailure } from './errors.js';
-import type { AppConfig, AuthResult, Comment, LiveSession, Role } from './types.js';
+import type { AppConfig, AuthResult, Ban, Comment, LiveSession, Moderator, Role, UserId } from './types.js';
 
 /** A page of live sessions with the ETag it came with, to ask again conditionally. */
 export interface LobbyPage {
@@ -85,6 +85,77 @@ export class ApiClient {
     return this.request('POST', `/live/sessions/${encodeURIComponent(id)}/comments`, { message });
   }
 
+  // --- moderation (the session's vendor and the vendor's moderators) --------------------------
+
+  /** Deletes a comment (its author, the vendor or a moderator); viewers hear `comment_deleted`. */
+  deleteComment(id: string, commentId: string): Promise<void> {
+    return this.request(
+      'DELETE',
+      `/live/sessions/${encodeURIComponent(id)}/comments/${encodeURIComponent(commentId)}`,
+    );
+  }
+
+  pin(id: string, commentId: string): Promise<Comment> {
+    return this.request('PUT', `/live/sessions/${encodeURIComponent(id)}/pin`, { comment_id: commentId });
+  }
+
+  unpin(id: string): Promise<void> {
+    return this.request('DELETE', `/live/sessions/${encodeURIComponent(id)}/pin`);
+  }
+
+  /** A timeout of `durationSeconds`, or without it a ban until lifted, in all of the vendor's sessions. */
+  ban(id: string, userId: UserId, durationSeconds?: number): Promise<Ban> {
+    return this.request('POST', `/live/sessions/${encodeURIComponent(id)}/bans`, {
+      user_id: userId,
+      ...(durationSeconds ? { duration_seconds: durationSeconds } : {}),
+    });
+  }
+
+  liftBan(id: string, userId: UserId): Promise<void> {
+    return this.request(
+      'DELETE',
+      `/live/sessions/${encodeURIComponent(id)}/bans/${encodeURIComponent(String(userId))}`,
+    );
+  }
+
+  /** The vendor's bans and timeouts in force; 403 for anyone but the vendor and moderators. */
+  async bans(id: string): Promise<Ban[]> {
+    const reply = await this.request<{ items: Ban[] }>(
+      'GET',
+      `/live/sessions/${encodeURIComponent(id)}/bans`,
+    );
+    return reply.items;
+  }
+
+  /** Slow mode: seconds between one viewer's comments, 0 for off. */
+  setSlowMode(id: string, seconds: number): Promise<{ slow_mode_seconds: number }> {
+    return this.request('PATCH', `/live/sessions/${encodeURIComponent(id)}/chat`, {
+      slow_mode_seconds: seconds,
+    });
+  }
+
+  // --- the vendor's own chat rules --------------------------------------------------------
+
+  async moderators(): Promise<Moderator[]> {
+    return (await this.request<{ items: Moderator[] }>('GET', '/me/moderators')).items;
+  }
+
+  addModerator(userId: UserId): Promise<Moderator> {
+    return this.request('PUT', `/me/moderators/${encodeURIComponent(String(userId))}`);
+  }
+
+  removeModerator(userId: UserId): Promise<void> {
+    return this.request('DELETE', `/me/moderators/${encodeURIComponent(String(userId))}`);
+  }
+
+  async blockedTerms(): Promise<string[]> {
+    return (await this.request<{ items: string[] }>('GET', '/me/blocked-terms')).items;
+  }
+
+  async setBlockedTerms(terms: string[]): Promise<string[]> {
+    return (await this.request<{ items: string[] }>('PUT', '/me/blocked-terms', { terms })).items;
+  }
+
   /** ICE servers for WebRTC. A server without the route (an older deployment) means none. */
   async appConfig(): Promise<AppConfig> {
     try {
@@ -95,11 +166,12 @@ export class ApiClient {
     }
   }
 
-  /** `ws://…/ws/<kind>/<id>?token=…` on the same host as the REST API. */
-  socketUrl(kind: 'live' | 'signal', sessionId: string): string {
+  /** `ws://…/ws/<kind>/<id>?token=…` on the same host as the REST API, with `query` added. */
+  socketUrl(kind: 'live' | 'signal', sessionId: string, query: Record<string, string | number> = {}): string {
     const url = new URL(`/ws/${kind}/${encodeURIComponent(sessionId)}`, this.baseUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     if (this.token) url.searchParams.set('token', this.token);
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, String(value));
     return url.toString();
   }
 
@@ -122,7 +194,13 @@ export class ApiClient {
     if (!response.ok) {
       if (response.status === 401 && this.token) this.onUnauthorized();
       const detail = (parsed as { detail?: unknown } | undefined)?.detail;
-      throw new ApiError(response.status, describeFailure(response.status, detail), detail);
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new ApiError(
+        response.status,
+        describeFailure(response.status, detail),
+        detail,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      );
     }
     return parsed as T;
   }

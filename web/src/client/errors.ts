@@ -4,6 +4,8 @@ export class ApiError extends Error {
     readonly status: number,
     message: string,
     readonly detail?: unknown,
+    /** Seconds from a `Retry-After` header (slow mode, rate limits). */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -25,11 +27,15 @@ export function describeFailure(status: number, detail: unknown): string {
     }
   }
   if (Array.isArray(detail)) {
-    const first = detail[0] as { loc?: unknown[]; msg?: string } | undefined;
+    const first = detail[0] as { loc?: unknown[]; msg?: string; type?: string } | undefined;
+    // A blocked term: the server's sentence says what happened without repeating the term.
+    if (first?.type === 'blocked_term' && first.msg) return sentence(first.msg);
     const field = first?.loc?.[first.loc.length - 1];
     if (typeof field === 'string') return `Please check the ${field.replaceAll('_', ' ')} field.`;
   }
   if (status === 401) return 'Your sign-in has expired. Please sign in again.';
+  // The moderation refusals say who may act, or until when a ban lasts: worth showing as they are.
+  if (status === 403 && typeof detail === 'string' && detail) return sentence(detail);
   if (status === 403) return 'Your account is not allowed to do that.';
   if (status === 404) return 'That was not found. It may have been removed.';
   if (status === 409) return 'This live session has already ended.';
@@ -37,6 +43,12 @@ export function describeFailure(status: number, detail: unknown): string {
   if (status >= 500) return 'The server had a problem. Please try again shortly.';
   if (typeof detail === 'string' && detail) return detail;
   return `The request failed (HTTP ${status}).`;
+}
+
+/** "only the host may …" → "Only the host may ….": the server's details as sentences. */
+function sentence(text: string): string {
+  const capital = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 /** The message to show for anything thrown by the client. */

@@ -5,7 +5,15 @@
 import type { SignalClientMessage, SignalServerMessage } from '../../../src/contract/signal-protocol.js';
 
 export type { UserId } from '../../../src/contract/ids.js';
-export type { AuthResult, Comment, LiveSession, Role, User } from '../../../src/contract/rest.js';
+export type {
+  AuthResult,
+  Ban,
+  Comment,
+  LiveSession,
+  Moderator,
+  Role,
+  User,
+} from '../../../src/contract/rest.js';
 export type { LiveServerMessage as LiveEvent } from '../../../src/contract/live-protocol.js';
 export type { SignalRole } from '../../../src/contract/signal-protocol.js';
 
