@@ -2,26 +2,63 @@ import type { ApiClient } from './api.js';
 import { ReconnectingSocket, type SocketStatus } from './reconnecting-socket.js';
 import type { Comment, LiveEvent } from './types.js';
 
+type SessionInfo = Extract<LiveEvent, { type: 'session_info' }>;
+
+/** How many of the newest comments a page loads over REST (first connect, or a gap too long to replay). */
+const RECENT_COMMENTS = 50;
+
 export interface LiveChannelHandlers {
-  /** Each comment exactly once, whether it came over the socket or from a reload. */
+  /** Each comment exactly once, whether it came over the socket, from a post or from a reload. */
   onComment(comment: Comment): void;
+  /** A comment was deleted (by its author, the host or a moderator): it must vanish. */
+  onCommentDeleted?(id: string): void;
+  /** The pinned comment, or null when nothing is pinned. */
+  onPinned?(comment: Comment | null): void;
+  /** The session's slow mode: seconds between one viewer's comments, 0 when off. */
+  onSlowMode?(seconds: number): void;
+  /**
+   * More was missed while disconnected than the server replays: `comments` are the newest ones
+   * over REST, and every comment shown with an offset up to `upTo` that is not among them is gone
+   * (deleted meanwhile, or older than the reload reaches).
+   */
+  onCommentsReloaded?(comments: Comment[], upTo: number): void;
   onViewerCount(count: number): void;
   onViewsTotal(total: number): void;
-  onSessionInfo?(info: Extract<LiveEvent, { type: 'session_info' }>): void;
+  onSessionInfo?(info: SessionInfo): void;
   onSessionEnded(event: { ended_at: string; live_duration_seconds: number }): void;
   onStatus?(status: SocketStatus): void;
-  /** A comment reload after (re)connecting failed; the socket itself keeps going. */
+  /** A comment load over REST failed; the socket itself keeps going. */
   onError?(error: unknown): void;
 }
 
+/** What one connection of the socket was opened with, and what it has said so far. */
+interface Connection {
+  /** The `?since=` it carried: null on a first connection (nothing seen yet). */
+  since: number | null;
+  /** Its `session_info`'s offset: where the chat stood when it opened. */
+  openedAt: number | null;
+}
+
 /**
- * Comments and counts for one session over `/ws/live/{id}`. On every (re)connect it reloads the
- * recent comments over REST so nothing said while disconnected is missed, and drops duplicates
- * by comment id.
+ * Comments, chat events and counts for one session over `/ws/live/{id}`.
+ *
+ * The first connection loads the newest comments over REST once `session_info` has said where
+ * the chat stands (its `offset`). Every reconnect carries `?since=<the highest offset heard on the
+ * socket>`, and the server replays what was missed (comments, deletions, pins, settings) in order
+ * before `recovered`; `recovered {complete: false}` (too much missed) reloads the newest comments
+ * over REST instead. Offsets are only taken from the socket: a comment this page posted over REST
+ * does not move the resume point, since events before it may still be on their way.
+ *
+ * Comments are de-duplicated by id (a post is shown from its REST answer and echoed by the socket;
+ * a first load may overlap the live stream), and a deleted comment is never shown again.
  */
 export class LiveChannel {
   private readonly seen = new Set<string>();
+  private readonly deleted = new Set<string>();
   private readonly socket: ReconnectingSocket;
+  /** The highest offset heard on the socket; null until the first `session_info`. */
+  private lastOffset: number | null = null;
+  private connection: Connection = { since: null, openedAt: null };
 
   constructor(
     private readonly api: ApiClient,
@@ -29,8 +66,12 @@ export class LiveChannel {
     private readonly handlers: LiveChannelHandlers,
   ) {
     this.socket = new ReconnectingSocket({
-      url: () => api.socketUrl('live', sessionId),
-      onOpen: () => void this.reloadComments(),
+      // Read before every attempt, so each reconnect resumes from the latest offset.
+      url: () => {
+        const since = this.lastOffset;
+        this.connection = { since, openedAt: null };
+        return api.socketUrl('live', sessionId, since === null ? {} : { since });
+      },
       onMessage: (message) => this.dispatch(message as LiveEvent),
       onStatus: (status) => handlers.onStatus?.(status),
     });
@@ -44,6 +85,11 @@ export class LiveChannel {
     this.socket.close();
   }
 
+  /** Where a reconnect would resume (`?since=`); null before the socket first said. */
+  get offset(): number | null {
+    return this.lastOffset;
+  }
+
   /** Posts over REST (acknowledged once stored) and shows it at once; the echo is deduplicated. */
   async postComment(message: string): Promise<Comment> {
     const comment = await this.api.postComment(this.sessionId, message);
@@ -51,19 +97,23 @@ export class LiveChannel {
     return comment;
   }
 
-  private async reloadComments(): Promise<void> {
+  private async loadRecent(): Promise<Comment[] | null> {
     try {
-      const comments = await this.api.recentComments(this.sessionId, 50);
-      for (const comment of comments) this.deliver(comment);
+      return await this.api.recentComments(this.sessionId, RECENT_COMMENTS);
     } catch (error) {
       this.handlers.onError?.(error);
+      return null;
     }
   }
 
   private deliver(comment: Comment): void {
-    if (this.seen.has(comment.id)) return;
+    if (this.seen.has(comment.id) || this.deleted.has(comment.id)) return;
     this.seen.add(comment.id);
     this.handlers.onComment(comment);
+  }
+
+  private advance(offset: number): void {
+    if (this.lastOffset === null || offset > this.lastOffset) this.lastOffset = offset;
   }
 
   private dispatch(event: LiveEvent): void {
@@ -71,24 +121,38 @@ export class LiveChannel {
       case 'comment': {
         const { type: _type, ...comment } = event;
         this.deliver(comment);
+        this.advance(event.offset);
         break;
       }
+      case 'comment_deleted':
+        this.deleted.add(event.id);
+        this.handlers.onCommentDeleted?.(event.id);
+        this.advance(event.offset);
+        break;
+      case 'comment_pinned':
+        this.handlers.onPinned?.(event.comment);
+        this.advance(event.offset);
+        break;
+      case 'comment_unpinned':
+        this.handlers.onPinned?.(null);
+        this.advance(event.offset);
+        break;
+      case 'chat_settings':
+        this.handlers.onSlowMode?.(event.slow_mode_seconds);
+        this.advance(event.offset);
+        break;
+      case 'session_info':
+        this.openSession(event);
+        break;
+      case 'recovered':
+        if (event.complete) this.advance(event.offset);
+        else void this.reload();
+        break;
       case 'viewer_count':
         this.handlers.onViewerCount(event.count);
         break;
       case 'views_total':
         this.handlers.onViewsTotal(event.total);
-        break;
-      case 'session_info':
-        this.handlers.onSessionInfo?.(event);
-        this.handlers.onViewerCount(event.viewer_count);
-        this.handlers.onViewsTotal(event.views_total);
-        if (!event.is_live && event.ended_at) {
-          this.handlers.onSessionEnded({
-            ended_at: event.ended_at,
-            live_duration_seconds: event.live_duration_seconds,
-          });
-        }
         break;
       case 'session_ended':
         this.handlers.onSessionEnded(event);
@@ -96,5 +160,42 @@ export class LiveChannel {
       default:
         break; // pong, error and future events need nothing here
     }
+  }
+
+  private openSession(info: SessionInfo): void {
+    this.connection.openedAt = info.offset;
+    this.handlers.onSessionInfo?.(info);
+    this.handlers.onViewerCount(info.viewer_count);
+    this.handlers.onViewsTotal(info.views_total);
+    // The pin and slow mode as they are now; a replay that follows re-applies what changed in order.
+    this.handlers.onPinned?.(info.pinned);
+    this.handlers.onSlowMode?.(info.slow_mode_seconds);
+    if (!info.is_live && info.ended_at) {
+      this.handlers.onSessionEnded({
+        ended_at: info.ended_at,
+        live_duration_seconds: info.live_duration_seconds,
+      });
+      return;
+    }
+    // A first connection: everything up to here comes over REST, everything after on the socket.
+    // A resumed one (`since`) waits for its replay and `recovered` instead.
+    if (this.connection.since === null) {
+      this.advance(info.offset);
+      void this.loadRecent().then((comments) => comments?.forEach((comment) => this.deliver(comment)));
+    }
+  }
+
+  /** `recovered {complete: false}`: the newest comments over REST, from where this connection opened. */
+  private async reload(): Promise<void> {
+    const upTo = this.connection.openedAt;
+    if (upTo === null) return;
+    // The server's word on where the chat stands, even below ours: an offset it does not know
+    // would only be refused again on the next reconnect.
+    this.lastOffset = upTo;
+    const comments = await this.loadRecent();
+    if (!comments) return;
+    const fresh = comments.filter((comment) => !this.deleted.has(comment.id));
+    for (const comment of fresh) this.seen.add(comment.id);
+    this.handlers.onCommentsReloaded?.(fresh, upTo);
   }
 }

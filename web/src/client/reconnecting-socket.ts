@@ -8,7 +8,10 @@ export type SocketStatus =
   | { state: 'closed'; code: number; reason: string };
 
 export interface ReconnectingSocketOptions {
-  /** Called before every attempt, so a fresh token or address is picked up. */
+  /**
+   * Called before every attempt, so a fresh token, address or resume point (`/ws/live`'s
+   * `?since=<offset>`) is picked up.
+   */
   url: () => string;
   /** The socket is open: send any greeting here. `resumed` is true after a reconnect. */
   onOpen?: (resumed: boolean) => void;
