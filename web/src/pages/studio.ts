@@ -8,6 +8,8 @@ import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
 import type { LiveSession } from '../client/types.js';
 import type { AppContext, Page } from '../context.js';
+import { chatActions } from '../ui/chat-actions.js';
+import { ChatRulesCard } from '../ui/chat-rules-card.js';
 import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, secondsSince } from '../ui/format.js';
@@ -127,7 +129,10 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const heading = h('h1', {}, 'Studio');
   const subtitle = h('p', { class: 'muted' }, 'Check your camera, name your stream and go live.');
   const side = h('aside', { class: 'watch-side' }, setup);
-  const main = h('div', { class: 'watch-main' }, stage, controls, connection, stats);
+  // The vendor's chat rules (blocked terms, moderators; bans once live) for all of their streams.
+  const rules = new ChatRulesCard(api);
+  void rules.load();
+  const main = h('div', { class: 'watch-main' }, stage, controls, connection, stats, rules.element);
 
   // --- camera ---------------------------------------------------------------------------------
   function renderToggles(): void {
@@ -218,12 +223,23 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     session = current;
     viewsTotal = current.views_total;
     showLive(current);
-    const panel = new CommentsPanel({ hostId: user.id, post: (message) => live!.postComment(message) });
+    const panel = new CommentsPanel({
+      hostId: user.id,
+      selfId: user.id,
+      post: (message) => live!.postComment(message),
+      actions: chatActions(api, current.session_id, {
+        makeModerator: (comment) => rules.addModerator(comment.user_id),
+        isModerator: (id) => rules.isModerator(id),
+        banned: () => void rules.reloadBans(),
+      }),
+    });
+    panel.setCanModerate(true); // the host moderates their own chat
     chat = panel;
     side.replaceChildren(panel.element);
+    rules.setSession(current.session_id);
 
     live = new LiveChannel(api, current.session_id, {
-      onComment: (comment) => panel.add(comment),
+      ...panel.chatEvents(),
       onViewerCount: (count) => {
         viewers.value.textContent = formatCount(count);
         // A new viewer may be a new unique view: ask the server soon, not on every tick.
@@ -445,6 +461,8 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       clearInterval(poll);
       if (countRefresh) clearTimeout(countRefresh);
       stopStreaming();
+      chat?.dispose();
+      rules.dispose();
     },
   };
 }

@@ -6,6 +6,7 @@ import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
 import type { LiveSession } from '../client/types.js';
 import type { AppContext, Page } from '../context.js';
+import { chatActions } from '../ui/chat-actions.js';
 import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
@@ -149,8 +150,14 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       }
       session = found;
       showSession(found);
-      chat = new CommentsPanel({ hostId: found.vendor.id, post: (message) => live!.postComment(message) });
-      side.replaceChildren(chat.element);
+      const panel = new CommentsPanel({
+        hostId: found.vendor.id,
+        selfId: ctx.auth!.user.id,
+        post: (message) => live!.postComment(message),
+        actions: chatActions(api, sessionId),
+      });
+      chat = panel;
+      side.replaceChildren(panel.element);
       if (!found.is_live) {
         showEnded(found.live_duration_seconds);
         api
@@ -159,8 +166,14 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
           .catch(() => undefined); // the replay of an ended chat is a nicety
         return;
       }
+      // There is no "am I a moderator here" route: the bans list answers only the host and the
+      // host's moderators, so a 200 there is what turns the moderation controls on.
+      api.bans(sessionId).then(
+        () => panel.setCanModerate(true),
+        () => undefined, // 403 for everyone else: a viewer's chat
+      );
       live = new LiveChannel(api, sessionId, {
-        onComment: (comment) => chat?.add(comment),
+        ...panel.chatEvents(),
         onViewerCount: (count) => (viewers.value.textContent = formatCount(count)),
         onViewsTotal: (total) => (views.value.textContent = formatCount(total)),
         onSessionEnded: (event) => showEnded(event.live_duration_seconds),
@@ -273,6 +286,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       receiver?.stop();
       signal?.close();
       live?.close();
+      chat?.dispose();
       video.srcObject = null;
     },
   };
