@@ -6,7 +6,12 @@
  * a computation.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { retryWindowMs } from '../src/webhooks/dispatcher.js';
@@ -36,6 +41,15 @@ function documentedCheck(header: string, rawBody: string, secret: string): boole
   const expected = createHmac('sha256', secret).update(`${parts.t}.${rawBody}`).digest('hex');
   const fresh = Math.abs(Date.now() / 1000 - Number(parts.t)) < 300;
   return fresh && parts.v1 === expected;
+}
+
+/** The code block of `language` in docs/webhooks.md's signature section, as published. */
+function docSnippet(language: 'js' | 'python'): string {
+  const doc = readFileSync(new URL('../docs/webhooks.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## Checking the signature'));
+  const match = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(section);
+  assert.ok(match, `a ${language} block in docs/webhooks.md`);
+  return match[1]!;
 }
 
 async function endSession(server: RunningApp, token: string, id: string) {
@@ -118,6 +132,34 @@ for (const store of ['pglite', 'postgres'] as StoreKind[]) {
       assert.ok(documentedCheck(event.signature, event.body, SECRET));
       assert.ok(!documentedCheck(event.signature, event.body, `${SECRET}x`));
       assert.ok(!documentedCheck(event.signature, event.body.replace('}', ' }'), SECRET));
+    });
+
+    test('the JavaScript and Python recipes of docs/webhooks.md verify a delivered event', async () => {
+      const { session } = await goLive(server.baseUrl);
+      await eventually(
+        () => receiver.ofType('session.started').some((r) => r.json.data.session_id === session.session_id),
+        'session.started arrived',
+      );
+      const event = receiver
+        .ofType('session.started')
+        .find((r) => r.json.data.session_id === session.session_id)!;
+      const dir = mkdtempSync(join(tmpdir(), 'sm-recipes-'));
+      const js = join(dir, 'verify.mjs');
+      writeFileSync(js, docSnippet('js'));
+      const { verifyStreammeon } = (await import(pathToFileURL(js).href)) as {
+        verifyStreammeon: (body: string, header: string, secret: string) => boolean;
+      };
+      assert.equal(verifyStreammeon(event.body, event.signature, SECRET), true);
+      assert.equal(verifyStreammeon(event.body, event.signature, `${SECRET}x`), false);
+      const py = join(dir, 'verify.py');
+      writeFileSync(
+        py,
+        `${docSnippet('python')}\nimport sys\nprint(verify_streammeon(sys.stdin.buffer.read(), sys.argv[1], sys.argv[2]))\n`,
+      );
+      const python = (secret: string) =>
+        spawnSync('python3', [py, event.signature, secret], { input: event.body, encoding: 'utf8' });
+      assert.equal(python(SECRET).stdout.trim(), 'True', python(SECRET).stderr);
+      assert.equal(python(`${SECRET}x`).stdout.trim(), 'False');
     });
 
     test('ending a session twice sends session.ended once', async () => {
