@@ -125,6 +125,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
+    // Pages hosted on another origin read when to retry (slow mode, budgets) and the lobby's tag.
+    exposedHeaders: ['retry-after', 'etag'],
   });
   // Before the routes: both attach to them as they are added.
   await registerSecurityHeaders(app, { cspConnectSrc: config.cspConnectSrc });

@@ -286,6 +286,13 @@ describe('security', { skip: needsPostgres() }, () => {
       });
       assert.equal(simple.headers.get('access-control-allow-origin'), null);
     });
+
+    test('a page on the allowed origin may read Retry-After and ETag', async () => {
+      const res = await fetch(`${server.baseUrl}/live/sessions/active`, {
+        headers: { origin: ALLOWED_ORIGIN },
+      });
+      assert.equal(res.headers.get('access-control-expose-headers'), 'retry-after, etag');
+    });
   });
 
   describe('login does not reveal whether an email exists', () => {
