@@ -9,14 +9,22 @@ import type { KyselyPlugin } from 'kysely';
 import { openStore, type Store } from '../src/db/store.js';
 import { ApiClient } from '../web/src/client/api.js';
 import { startApp, type RunningApp } from './support/app.js';
-import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { createThrowawayDatabase, quickDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { sleep } from './support/ws.js';
 
 /** A store whose every query is counted. */
 async function countedStore(): Promise<{ store: Store; queries: () => number; reset: () => void }> {
-  const store = await openStore({ databaseUrl: undefined, dataDir: 'memory://' });
+  const database = await quickDatabase();
+  const opened = await openStore({ databaseUrl: database.url, dataDir: 'memory://' });
+  const store: Store = {
+    ...opened,
+    async close() {
+      await opened.close();
+      await database.drop();
+    },
+  };
   let n = 0;
   const counter: KyselyPlugin = {
     transformQuery(args) {

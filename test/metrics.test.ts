@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startApp, type RunningApp } from './support/app.js';
+import { quickDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
 import { startServerProcess } from './support/server-process.js';
@@ -38,12 +39,20 @@ describe('/metrics with METRICS_TOKEN', () => {
   let server: RunningApp;
   const sockets: TestSocket[] = [];
 
+  let database: Awaited<ReturnType<typeof quickDatabase>>;
+
   before(async () => {
-    server = await startApp({ env: { METRICS_TOKEN: TOKEN, VIEWER_COUNT_INTERVAL_MS: '20' } });
+    database = await quickDatabase();
+    server = await startApp({
+      store: database.url ? 'postgres' : 'pglite',
+      databaseUrl: database.url,
+      env: { METRICS_TOKEN: TOKEN, VIEWER_COUNT_INTERVAL_MS: '20' },
+    });
   });
   after(async () => {
     for (const s of sockets) s.close();
     await server.close();
+    await database.drop();
   });
 
   test('is refused without the token', async () => {
@@ -188,12 +197,14 @@ describe('/metrics with METRICS_TOKEN', () => {
 
 describe('/metrics without METRICS_TOKEN', () => {
   test('is not found', async () => {
-    const server = await startApp();
+    const database = await quickDatabase();
+    const server = await startApp({ store: database.url ? 'postgres' : 'pglite', databaseUrl: database.url });
     try {
       const res = await call(server.baseUrl, 'GET', '/metrics');
       assert.equal(res.status, 404);
     } finally {
       await server.close();
+      await database.drop();
     }
   });
 });
@@ -202,7 +213,8 @@ describe('/metrics with METRICS_PORT', () => {
   test('is served on that port, and the public port does not have it', async () => {
     const { freePort } = await import('./support/server-process.js');
     const port = await freePort();
-    const server = await startServerProcess({ DATA_DIR: 'memory://', METRICS_PORT: String(port) });
+    const database = await quickDatabase();
+    const server = await startServerProcess({ ...database.env, METRICS_PORT: String(port) });
     try {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       assert.equal(res.status, 200);
@@ -211,6 +223,7 @@ describe('/metrics with METRICS_PORT', () => {
       assert.equal(pub.status, 404);
     } finally {
       await server.stop();
+      await database.drop();
     }
   });
 });

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { quickDatabase } from './support/databases.js';
 import { goLive, register } from './support/http.js';
 import { startServerProcess } from './support/server-process.js';
 import { eventually, TestSocket } from './support/ws.js';
 
-const DEV = { NODE_ENV: 'development', LOG_LEVEL: 'info', DATA_DIR: 'memory://' };
+const DEV = { NODE_ENV: 'development', LOG_LEVEL: 'info' };
 
 /** The JSON lines a process wrote. */
 function jsonLines(output: string): any[] {
@@ -21,9 +22,13 @@ function jsonLines(output: string): any[] {
 
 describe('readable logs', () => {
   test('in development on a terminal, lines are pretty and coloured, not JSON', async () => {
-    const server = await startServerProcess(DEV, {
-      command: ['script', '-qfec', `${process.execPath} --import tsx src/main.ts`, '/dev/null'],
-    });
+    const database = await quickDatabase();
+    const server = await startServerProcess(
+      { ...DEV, ...database.env },
+      {
+        command: ['script', '-qfec', `${process.execPath} --import tsx src/main.ts`, '/dev/null'],
+      },
+    );
     try {
       await fetch(`${server.baseUrl}/health`);
       await eventually(() => /request completed/.test(server.output()), 'a request line', 10_000);
@@ -33,11 +38,13 @@ describe('readable logs', () => {
       assert.equal(jsonLines(output).length, 0, 'no JSON lines');
     } finally {
       await server.stop();
+      await database.drop();
     }
   });
 
   test('in development without a terminal, lines are JSON', async () => {
-    const server = await startServerProcess(DEV);
+    const database = await quickDatabase();
+    const server = await startServerProcess({ ...DEV, ...database.env });
     try {
       await fetch(`${server.baseUrl}/health`);
       await eventually(() => /request completed/.test(server.output()), 'a request line', 10_000);
@@ -45,11 +52,13 @@ describe('readable logs', () => {
       assert.ok(!server.output().includes('\u001b['), 'no ANSI colours');
     } finally {
       await server.stop();
+      await database.drop();
     }
   });
 
   test('a WebSocket session end is one line with its endpoint, session, duration and close code', async () => {
-    const server = await startServerProcess({ LOG_LEVEL: 'info', DATA_DIR: 'memory://' });
+    const database = await quickDatabase();
+    const server = await startServerProcess({ LOG_LEVEL: 'info', ...database.env });
     try {
       const { session } = await goLive(server.baseUrl);
       const viewer = await register(server.baseUrl);
@@ -73,6 +82,7 @@ describe('readable logs', () => {
       assert.equal(signal.code, 4401);
     } finally {
       await server.stop();
+      await database.drop();
     }
   });
 });

@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config.js';
 import { retryWindowMs } from '../src/webhooks/dispatcher.js';
 import { signatureHeader, verifySignature } from '../src/webhooks/signature.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
-import { createThrowawayDatabase } from './support/databases.js';
+import { createThrowawayDatabase, quickDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { startServerProcess } from './support/server-process.js';
 import { needsPostgres } from './support/services.js';
@@ -185,9 +185,13 @@ for (const store of ['pglite', 'postgres'] as StoreKind[]) {
 describe('webhook delivery', () => {
   const receiver = new WebhookReceiver();
   let server: RunningApp;
+  let database: Awaited<ReturnType<typeof quickDatabase>>;
   before(async () => {
     await receiver.start();
+    database = await quickDatabase();
     server = await startApp({
+      store: database.url ? 'postgres' : 'pglite',
+      databaseUrl: database.url,
       env: fast(receiver, {
         WEBHOOK_TIMEOUT_MS: '300',
         WEBHOOK_RETRY_DELAYS: '100ms,200ms,300ms,400ms,500ms,1s,1s,1s',
@@ -196,6 +200,7 @@ describe('webhook delivery', () => {
   });
   after(async () => {
     await server.close();
+    await database.drop();
     await receiver.down();
   });
   /** What the receiver got for one session's session.started. */

@@ -39,3 +39,19 @@ export async function createThrowawayDatabase(prefix = 'sm_test'): Promise<Throw
     },
   };
 }
+
+/**
+ * Storage for a test that does not care which: a throwaway PostgreSQL database when DATABASE_URL
+ * is set (it starts in a fraction of a second), else embedded PGlite in memory (a few seconds).
+ * `env` is what a server process or loadConfig needs for it.
+ */
+export async function quickDatabase(): Promise<{
+  env: Record<string, string>;
+  url: string | undefined;
+  drop(): Promise<void>;
+}> {
+  if (!process.env.DATABASE_URL)
+    return { env: { DATA_DIR: 'memory://' }, url: undefined, drop: async () => {} };
+  const database = await createThrowawayDatabase();
+  return { env: { DATABASE_URL: database.url }, url: database.url, drop: () => database.drop() };
+}
