@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, mock, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { textFrames } from '../../../src/realtime/frames.js';
+import { SocketTally } from '../../../src/metrics/metrics.js';
 import { Heartbeat, Peer } from '../../../src/realtime/peer.js';
 import { FakeSocket } from '../support/fake-socket.js';
 
@@ -251,5 +252,58 @@ describe('Heartbeat', () => {
     assert.equal(socket.pings, 0);
     assert.equal(socket.terminated, false);
     heartbeat.stop();
+  });
+});
+
+describe('Peer counting for the metrics (SocketTally)', () => {
+  function counted(socket = new FakeSocket()) {
+    const tally = new SocketTally();
+    const peer = new Peer(socket.ws, { maxBufferedBytes: MAX, tally }, () => undefined);
+    return { socket, peer, tally };
+  }
+
+  test('a message written counts as sent', () => {
+    const { peer, tally } = counted();
+    peer.send(msg(1));
+    peer.sendJson(numbered(2));
+    assert.equal(tally.sent, 2);
+  });
+
+  test('a message for a socket no longer open counts as dropped not_open, not sent', () => {
+    const { socket, peer, tally } = counted();
+    socket.readyState = WebSocket.CLOSING;
+    peer.send(msg(1));
+    assert.deepEqual([tally.sent, tally.dropped.not_open], [0, 1]);
+  });
+
+  test('the message that finds the peer over its bound counts as dropped slow_reader', () => {
+    const { socket, peer, tally } = counted();
+    socket.bufferedAmount = MAX + 1;
+    peer.send(msg(1));
+    assert.deepEqual([tally.sent, tally.dropped.slow_reader], [0, 1]);
+  });
+
+  test('a relayed frame refused for a half-full peer counts as dropped relay_backpressure', () => {
+    const { socket, peer, tally } = counted();
+    socket.bufferedAmount = MAX / 2;
+    assert.equal(peer.relay('x'), false);
+    assert.equal(tally.dropped.relay_backpressure, 1);
+  });
+
+  test('held messages count as sent when released, superseded ones as dropped', () => {
+    const { peer, tally } = counted();
+    peer.hold((data) => String(data).includes('"count":1'));
+    peer.send(msg(1));
+    peer.send(msg(2));
+    assert.equal(tally.sent, 0, 'nothing is sent while held');
+    peer.release();
+    assert.deepEqual([tally.sent, tally.dropped.superseded], [1, 1]);
+  });
+
+  test('sendFramed returns the messages it wrote and leaves counting them to its caller', () => {
+    const { peer, tally } = counted();
+    const payloads = [Buffer.from(msg(1)), Buffer.from(msg(2))];
+    assert.equal(peer.sendFramed(textFrames(payloads), payloads), 2);
+    assert.equal(tally.sent, 0);
   });
 });
