@@ -206,6 +206,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     events,
     clock,
     budget(config.rateLimits.moderationPerUser, 'moderation', 'Too many moderation actions'),
+    outbox,
   );
 
   await app.register(healthRoutes, { store, busStatus: () => bus.status() });

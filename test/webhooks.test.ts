@@ -162,6 +162,43 @@ for (const store of ['pglite', 'postgres'] as StoreKind[]) {
       assert.equal(python(`${SECRET}x`).stdout.trim(), 'False');
     });
 
+    test('a deleted comment and a ban reach the receiver as comment.deleted and user.banned', async () => {
+      const { vendor, session } = await goLive(server.baseUrl);
+      const viewer = await register(server.baseUrl);
+      const posted = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/comments`, {
+        token: viewer.token,
+        body: { message: 'spam' },
+      });
+      const removed = await call(
+        server.baseUrl,
+        'DELETE',
+        `/live/sessions/${session.session_id}/comments/${posted.body.id}`,
+        { token: vendor.token },
+      );
+      assert.equal(removed.status, 204);
+      const banned = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/bans`, {
+        token: vendor.token,
+        body: { user_id: viewer.user.id, duration_seconds: 600 },
+      });
+      assert.equal(banned.status, 200);
+      const of = (type: string) =>
+        receiver.ofType(type).find((r) => r.json.data.session_id === session.session_id);
+      await eventually(() => Boolean(of('comment.deleted') && of('user.banned')), 'both events arrived');
+      assert.deepEqual(of('comment.deleted')!.json.data, {
+        session_id: session.session_id,
+        comment_id: posted.body.id,
+        user_id: viewer.user.id,
+        deleted_by: vendor.user.id,
+      });
+      assert.deepEqual(of('user.banned')!.json.data, {
+        vendor_id: vendor.user.id,
+        user_id: viewer.user.id,
+        session_id: session.session_id,
+        until: banned.body.until,
+        banned_by: vendor.user.id,
+      });
+    });
+
     test('ending a session twice sends session.ended once', async () => {
       const { vendor, session } = await goLive(server.baseUrl);
       await endSession(server, vendor.token, session.session_id);

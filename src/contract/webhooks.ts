@@ -34,15 +34,32 @@ export interface SessionEndedData {
   comments: number;
 }
 
-/**
- * Every event type and its `data`. Moderation (issue 13) sends `user.banned` and
- * `comment.deleted`; their data is its own to define (an object of its fields).
- */
+/** A user was banned or timed out from every session of a vendor (chat moderation). */
+export interface UserBannedData {
+  vendor_id: UserId;
+  user_id: UserId;
+  /** The session the ban was made in (it holds in all of the vendor's sessions). */
+  session_id: string;
+  /** When a timeout ends; null: until lifted. */
+  until: string | null;
+  banned_by: UserId;
+}
+
+/** A comment was deleted (by its author, the vendor or a moderator). */
+export interface CommentDeletedData {
+  session_id: string;
+  comment_id: string;
+  /** The comment's author. */
+  user_id: UserId;
+  deleted_by: UserId;
+}
+
+/** Every event type and its `data`. */
 export interface WebhookEvents {
   'session.started': SessionStartedData;
   'session.ended': SessionEndedData;
-  'user.banned': Record<string, unknown>;
-  'comment.deleted': Record<string, unknown>;
+  'user.banned': UserBannedData;
+  'comment.deleted': CommentDeletedData;
 }
 
 export type WebhookEventType = keyof WebhookEvents;

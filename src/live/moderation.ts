@@ -4,6 +4,7 @@ import { DomainError, forbidden, notFound, sessionEnded } from '../contract/erro
 import { isSessionId } from '../contract/ids.js';
 import type { Ban, Comment, Moderator } from '../contract/rest.js';
 import type { Database, UserId } from '../db/schema.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { ChatLog } from './chat-log.js';
 import { COMMENT_COLUMNS, toComment } from './comments.js';
 import type { LiveEvents } from './events.js';
@@ -43,6 +44,8 @@ export class Moderation {
     private readonly events: LiveEvents,
     private readonly clock: Clock,
     private readonly gate?: ModerationGate,
+    /** Webhooks: `user.banned` and `comment.deleted`, recorded in the same transaction. */
+    private readonly outbox?: WebhookOutbox,
   ) {}
 
   // ---- moderators (the vendor's own) ------------------------------------------------------
@@ -199,6 +202,13 @@ export class Moderation {
           until: until?.toISOString() ?? null,
           delete_recent: Boolean(input.deleteRecent),
         }),
+      });
+      await this.outbox?.enqueue(trx, 'user.banned', {
+        vendor_id: session.vendor_id,
+        user_id: target.id,
+        session_id: session.id,
+        until: until?.toISOString() ?? null,
+        banned_by: actor.id,
       });
       const deleted: Published[] = [];
       if (input.deleteRecent) {
@@ -446,9 +456,15 @@ export class Moderation {
       .where('session_id', '=', sessionId)
       .where('id', 'in', commentIds)
       .where('deleted_at', 'is', null)
-      .returning(['id', 'event_offset'])
+      .returning(['id', 'event_offset', 'user_id'])
       .execute();
     for (const comment of deleted.sort((a, b) => a.event_offset - b.event_offset)) {
+      await this.outbox?.enqueue(trx, 'comment.deleted', {
+        session_id: sessionId,
+        comment_id: comment.id,
+        user_id: comment.user_id,
+        deleted_by: actorId,
+      });
       const { message } = await this.log.append(trx, sessionId, (offset) => ({
         type: 'comment_deleted' as const,
         id: comment.id,
