@@ -99,12 +99,15 @@ describe('/metrics with METRICS_TOKEN', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const heard = mine.map((s) => s.messages.length);
     const before = await scrape(server.baseUrl);
+    const during: Promise<string>[] = [];
     for (let i = 0; i < comments; i += 1) {
       const res = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/comments`, {
         token: vendor.token,
         body: { message: `comment ${i}` },
       });
       assert.equal(res.status, 200);
+      // Scraped while the fan-out is under way: in step with it, never ahead.
+      during.push(scrape(server.baseUrl));
     }
     for (const socket of mine) {
       await eventually(() => socket.ofType('comment').length === comments, 'every viewer has every comment');
@@ -114,6 +117,11 @@ describe('/metrics with METRICS_TOKEN', () => {
     assert.equal(received, viewers * comments, 'viewers heard only the comments');
     const sent = (text: string) => sample(text, 'streammeon_ws_messages_sent_total', { endpoint: 'live' });
     assert.equal(sent(afterText) - sent(before), viewers * comments);
+    const midway = (await Promise.all(during)).map((text) => sent(text) - sent(before));
+    for (const [i, n] of midway.entries()) {
+      assert.ok(n >= 0 && n <= viewers * comments && n % viewers === 0, `scrape ${i} saw ${n}`);
+      if (i > 0) assert.ok(n >= midway[i - 1]!, 'never backwards');
+    }
     assert.equal(
       sample(afterText, 'streammeon_ws_messages_sent_total', { endpoint: 'signal' }) -
         sample(before, 'streammeon_ws_messages_sent_total', { endpoint: 'signal' }),
