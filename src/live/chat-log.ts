@@ -54,12 +54,22 @@ export class ChatLog {
       .returning('last_offset')
       .executeTakeFirstOrThrow();
     const message = await build(offset);
-    const frame = JSON.stringify(message);
-    await trx
-      .insertInto('chat_events')
-      .values({ session_id: sessionId, event_offset: offset, type: message.type, frame })
-      .execute();
-    return { message, frame };
+    const row = this.eventRow(sessionId, message);
+    await trx.insertInto('chat_events').values(row).execute();
+    return { message, frame: row.frame };
+  }
+
+  /**
+   * The `chat_events` row of an event whose offset the caller took (a comment takes it with the
+   * lock, and inserts this row in the statement that inserts the comment).
+   */
+  eventRow(sessionId: string, message: ChatEventMessage) {
+    return {
+      session_id: sessionId,
+      event_offset: message.offset,
+      type: message.type,
+      frame: JSON.stringify(message),
+    };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
@@ -67,17 +68,17 @@ export class Comments {
     const { message: posted } = await this.db
       .transaction()
       .execute(async (trx) => {
-        // The session row's lock orders this comment among the session's events (its offset),
-        // makes an end in progress finish first (then is_live is false: 409), and makes the
-        // slow-mode check exact when one user posts from two tabs at once. It is taken alone:
-        // the statement after it then reads what committed while it waited (a statement that
-        // waited for a lock still reads the rest from its own older snapshot).
-        await trx.selectFrom('live_sessions').select('id').where('id', '=', sessionId).forUpdate().execute();
+        // One statement takes the session row's lock (ordering this comment among the session's
+        // events, and making an end in progress finish first: then is_live is false) and the next
+        // offset, and reads the chat's rules for this author.
         const chat = await trx
-          .selectFrom('live_sessions as s')
-          .select((eb) => [
+          .updateTable('live_sessions as s')
+          .set({ last_offset: sql<number>`s.last_offset + 1` })
+          .where('s.id', '=', sessionId)
+          .where('s.is_live', '=', true)
+          .returning((eb) => [
+            's.last_offset',
             's.vendor_id',
-            's.is_live',
             's.slow_mode_seconds',
             eb
               .selectFrom('bans as b')
@@ -99,27 +100,23 @@ export class Comments {
               .where('m.user_id', '=', author.id)
               .as('moderator'),
             eb
-              .selectFrom('comments as c')
-              .select((c) => c.fn.max('c.created_at').as('last'))
-              .whereRef('c.session_id', '=', 's.id')
-              .where('c.user_id', '=', author.id)
-              .as('last_comment_at'),
-            eb
               .selectFrom('blocked_terms as t')
               .select(sql<string[]>`coalesce(array_agg(t.term), '{}')`.as('terms'))
               .whereRef('t.vendor_id', '=', 's.vendor_id')
               .as('blocked_terms'),
           ])
-          .where('s.id', '=', sessionId)
           .executeTakeFirst();
-        if (!chat) throw notFound('Session not found');
-        if (!chat.is_live) throw sessionEnded('Session has ended; comments are closed');
-        if (chat.banned) throw banned(chat.banned_until);
-        const exempt = chat.moderator || String(chat.vendor_id) === String(author.id);
-        if (!exempt && chat.slow_mode_seconds > 0 && chat.last_comment_at) {
-          const waitMs = chat.last_comment_at.getTime() + chat.slow_mode_seconds * 1000 - now.getTime();
-          if (waitMs > 0) throw slowMode(chat.slow_mode_seconds, waitMs);
+        if (!chat) {
+          const exists = await trx
+            .selectFrom('live_sessions')
+            .select('id')
+            .where('id', '=', sessionId)
+            .executeTakeFirst();
+          throw exists
+            ? sessionEnded('Session has ended; comments are closed')
+            : notFound('Session not found');
         }
+        if (chat.banned) throw banned(chat.banned_until);
         if (findBlockedTerm(message, chat.blocked_terms ?? [])) {
           throw new DomainError(
             'blocked_term',
@@ -127,29 +124,47 @@ export class Comments {
             { field: ['body', 'message'] },
           );
         }
-        return this.log.append(trx, sessionId, async (offset) => {
-          const row = await trx
-            .insertInto('comments')
-            .values({
+        const exempt = chat.moderator || String(chat.vendor_id) === String(author.id);
+        if (!exempt && chat.slow_mode_seconds > 0) {
+          // Read after the lock, in a statement of its own: the one that waited for the lock
+          // reads the rest from its older snapshot, and could miss this author's comment in a
+          // second tab that held the lock.
+          const { last } = await trx
+            .selectFrom('comments')
+            .select((c) => c.fn.max('created_at').as('last'))
+            .where('session_id', '=', sessionId)
+            .where('user_id', '=', author.id)
+            .executeTakeFirstOrThrow();
+          const waitMs = last ? last.getTime() + chat.slow_mode_seconds * 1000 - now.getTime() : 0;
+          if (waitMs > 0) throw slowMode(chat.slow_mode_seconds, waitMs);
+        }
+        const posted = {
+          type: 'comment' as const,
+          id: randomUUID(),
+          session_id: sessionId,
+          user_id: author.id,
+          user_name: author.name,
+          message,
+          ts: now.toISOString(),
+          offset: chat.last_offset,
+        };
+        // The comment and its chat event in one statement.
+        const event = this.log.eventRow(sessionId, posted);
+        await trx
+          .with('comment', (db) =>
+            db.insertInto('comments').values({
+              id: posted.id,
               session_id: sessionId,
               user_id: author.id,
               message,
               created_at: now,
-              event_offset: offset,
-            })
-            .returning(['id', 'created_at'])
-            .executeTakeFirstOrThrow();
-          return {
-            type: 'comment' as const,
-            id: row.id,
-            session_id: sessionId,
-            user_id: author.id,
-            user_name: author.name,
-            message,
-            ts: row.created_at.toISOString(),
-            offset,
-          };
-        });
+              event_offset: posted.offset,
+            }),
+          )
+          .insertInto('chat_events')
+          .values(event)
+          .execute();
+        return { message: posted };
       })
       .catch((error: unknown) => {
         // The session was just found, so a missing referenced row is the author.
