@@ -146,33 +146,9 @@ export class Sessions {
 
   /** Live sessions, newest first, `limit` at a time, continuing after `cursor`. */
   async listActive(limit: number, cursor?: string): Promise<SessionPage> {
-    let query = this.#select().where('s.is_live', '=', true);
-    if (cursor) {
-      const after = decodeCursor(cursor);
-      // The cursor names the last session of the previous page; the database compares its
-      // start time at full precision (adopted rows carry microseconds a JS Date would lose).
-      const known = await this.db
-        .selectFrom('live_sessions')
-        .select('id')
-        .where('id', '=', after)
-        .executeTakeFirst();
-      if (!known) throw badCursor();
-      query = query.where(
-        sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${after})`,
-      );
-    }
-    const rows = await query
-      .orderBy('s.started_at', 'desc')
-      .orderBy('s.id', 'desc')
-      .limit(limit + 1)
-      .execute();
-    const page = rows.slice(0, limit);
-    const counts = await this.viewerCounts.counts(page.map((r) => r.id));
-    const last = page.at(-1);
-    return {
-      items: page.map((r) => this.#toSession(r, counts.get(r.id) ?? 0)),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-    };
+    const { rows, next_cursor } = await this.#page(limit, cursor, { live: true });
+    const counts = await this.viewerCounts.counts(rows.map((r) => r.id));
+    return { items: rows.map((r) => this.#toSession(r, counts.get(r.id) ?? 0)), next_cursor };
   }
 
   /**
@@ -241,16 +217,24 @@ export class Sessions {
    * after `cursor` (`GET /me/sessions`).
    */
   async listPast(vendorId: UserId, limit: number, cursor?: string): Promise<SessionPage> {
-    let query = this.#select().where('s.vendor_id', '=', vendorId).where('s.is_live', '=', false);
+    const { rows, next_cursor } = await this.#page(limit, cursor, { live: false, vendorId });
+    return { items: rows.map((r) => this.#toSession(r, 0)), next_cursor };
+  }
+
+  /**
+   * One page of the live (or ended) sessions, of one vendor when `vendorId` is given, newest
+   * first, after the session `cursor` names (one of the same scope), and the next page's cursor.
+   */
+  async #page(limit: number, cursor: string | undefined, scope: { live: boolean; vendorId?: UserId }) {
+    let query = this.#select().where('s.is_live', '=', scope.live);
+    if (scope.vendorId !== undefined) query = query.where('s.vendor_id', '=', scope.vendorId);
     if (cursor) {
       const after = decodeCursor(cursor);
-      const known = await this.db
-        .selectFrom('live_sessions')
-        .select('id')
-        .where('id', '=', after)
-        .where('vendor_id', '=', vendorId)
-        .executeTakeFirst();
-      if (!known) throw badCursor();
+      // The cursor names the last session of the previous page; the database compares its
+      // start time at full precision (adopted rows carry microseconds a JS Date would lose).
+      let known = this.db.selectFrom('live_sessions').select('id').where('id', '=', after);
+      if (scope.vendorId !== undefined) known = known.where('vendor_id', '=', scope.vendorId);
+      if (!(await known.executeTakeFirst())) throw badCursor();
       query = query.where(
         sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${after})`,
       );
@@ -262,10 +246,7 @@ export class Sessions {
       .execute();
     const page = rows.slice(0, limit);
     const last = page.at(-1);
-    return {
-      items: page.map((r) => this.#toSession(r, 0)),
-      next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-    };
+    return { rows: page, next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null };
   }
 
   /** A session's own columns and its vendor's name. */
