@@ -137,6 +137,7 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
       const rest = await comment(id, viewer, 'let me in');
       assert.equal(rest.status, 403);
       assert.match(rest.body.detail, new RegExp(`banned from this chat until ${until}`));
+      assert.equal(rest.body.until, until);
       socket.send({ type: 'comment', message: 'over the socket' });
       const error = await socket.waitForType('error');
       assert.deepEqual([error.code, error.until], ['banned', until]);
@@ -161,6 +162,7 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
       const refused = await comment(other.body.session_id, fresh, 'elsewhere');
       assert.equal(refused.status, 403);
       assert.match(refused.body.detail, /until the host lifts the ban/);
+      assert.equal(refused.body.until, null);
       // Another vendor's chat is not affected.
       const elsewhere = await goLive(server.baseUrl);
       assert.equal((await comment(elsewhere.session.session_id, fresh, 'hello')).status, 200);

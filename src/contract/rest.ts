@@ -215,6 +215,14 @@ export const AppConfigSchema = Type.Object({ ice_servers: Type.Array(Type.Unknow
 /** `{detail: "..."}`: every error except request validation. */
 export const ErrorDetail = Type.Object({ detail: Type.String() }, { $id: 'ErrorDetail' });
 
+/** A comment refused because its author is banned: `{detail}` and, additive, until when. */
+export const BannedErrorBody = Type.Object({
+  detail: Type.String(),
+  until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'when the ban ends; null: until the host lifts it',
+  }),
+});
+
 /** FastAPI's 422 body. */
 export const ValidationErrorBody = Type.Object(
   {

@@ -30,7 +30,7 @@ export const HTTP_STATUS: Record<DomainErrorCode, number> = {
 /** Sends a domain error as the original service did: `{detail}`, or FastAPI's 422 list. */
 function sendDomainError(error: DomainError, reply: FastifyReply): FastifyReply {
   const status = HTTP_STATUS[error.code];
-  const { field, type, retryAfterMs } = error.extra;
+  const { field, type, retryAfterMs, until } = error.extra;
   if (error.code === 'invalid' || error.code === 'blocked_term') {
     return reply.code(status).send({
       detail: [
@@ -45,7 +45,10 @@ function sendDomainError(error: DomainError, reply: FastifyReply): FastifyReply 
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   if (retryAfterMs !== undefined)
     reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  return reply.code(status).send({ detail: error.detail });
+  // A ban says until when in a field of its own too, as the WebSocket's `banned` event does.
+  return reply
+    .code(status)
+    .send(until !== undefined ? { detail: error.detail, until } : { detail: error.detail });
 }
 
 /** One entry of a FastAPI 422 body. */

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   AuthQuery,
+  BannedErrorBody,
   CommentListQuery,
   CommentListSchema,
   CommentSchema,
@@ -122,7 +123,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
         body: PostCommentBody,
         description:
           'Acknowledged once committed; then broadcast as a `comment` event on /ws/live. Refused: 403 for a banned author (the detail says until when), 429 with Retry-After in slow mode or over the comment budget, 422 for a blocked term.',
-        response: { 200: CommentSchema, ...errorResponses(401, 403, 404, 409, 422, 429) },
+        response: { 200: CommentSchema, ...errorResponses(401, 404, 409, 422, 429), 403: BannedErrorBody },
       },
     },
     async (request) => {

@@ -200,6 +200,7 @@ export class ApiClient {
         describeFailure(response.status, detail),
         detail,
         Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+        parsed,
       );
     }
     return parsed as T;

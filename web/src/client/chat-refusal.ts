@@ -9,22 +9,19 @@ export type ChatRefusal =
   /** The comment holds a term the host blocked; it was not stored. */
   | { kind: 'blocked_term'; message: string };
 
-const BANNED = /^You are banned from this chat\b/;
-/** The ISO time in the detail of REST's 403 for a ban ("… until 2026-11-25T11:20:00.000Z"). */
-const ISO_TIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/;
 const WAIT_SECONDS = /\bin (\d+) s\b/;
 
 /**
- * Reads a refused `POST …/comments`: 403 `{detail}` for a ban (the detail names until when: REST
- * has no `until` field, unlike the WebSocket's `banned` event), 429 with `Retry-After` for slow
- * mode and the comment budget, 422 of type `blocked_term`. Anything else: null.
+ * Reads a refused `POST …/comments`: 403 `{detail, until}` for a ban (`until` null: until lifted),
+ * 429 with `Retry-After` for slow mode and the comment budget, 422 of type `blocked_term`.
+ * Anything else: null.
  */
 export function chatRefusalOf(error: unknown): ChatRefusal | null {
   if (!(error instanceof ApiError)) return null;
   const { status, detail } = error;
-  if (status === 403 && typeof detail === 'string' && BANNED.test(detail)) {
-    const iso = ISO_TIME.exec(detail)?.[0];
-    const until = iso ? new Date(iso) : null;
+  const banned = error.body as { until?: unknown } | undefined;
+  if (status === 403 && banned && 'until' in banned) {
+    const until = typeof banned.until === 'string' ? new Date(banned.until) : null;
     return { kind: 'banned', until: until && !Number.isNaN(until.getTime()) ? until : null };
   }
   if (status === 429) {

@@ -6,6 +6,8 @@ export class ApiError extends Error {
     readonly detail?: unknown,
     /** Seconds from a `Retry-After` header (slow mode, rate limits). */
     readonly retryAfter?: number,
+    /** The parsed answer, for fields beside `detail` (a ban's `until`). */
+    readonly body?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
