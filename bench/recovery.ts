@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     `| \`/ws/live?since=\` (reconnect + replay) | ${recovery.ms.toFixed(0)} ms | ${recovery.p50.toFixed(0)} ms | ${recovery.statements} (chat_events reads: ${recovery.chatEventReads}) | ${(recovery.statements / VIEWERS).toFixed(3)} |`,
     `| REST \`GET …/comments?after=\` (baseline, no reconnect) | ${rest.ms.toFixed(0)} ms | ${rest.p50.toFixed(0)} ms | ${rest.statements} | ${(rest.statements / VIEWERS).toFixed(3)} |`,
     '',
-    `Recovery read the missed events ${recovery.chatEventReads} time(s) for ${VIEWERS} viewers: concurrent replays of one session from one offset share one query. Its statements are the rest of a join (token check, session facts, unique views, batched per join storm). Ratio of catch-up time, recovery / REST: ${(recovery.ms / rest.ms).toFixed(2)}.`,
+    `Recovery read the missed events ${recovery.chatEventReads} time(s) for ${VIEWERS} viewers: replays of one session from one offset share a read whenever sharing cannot leave a gap (docs/protocol.md). Its statements are the rest of a join (token check, session facts, unique views, batched per join storm). Ratio of catch-up time, recovery / REST: ${(recovery.ms / rest.ms).toFixed(2)}.`,
     '',
   ].join('\n');
   writeFileSync(join(import.meta.dirname, 'RECOVERY.md'), report);
