@@ -49,6 +49,10 @@ class App implements AppContext {
   }
 
   signOut(notice?: string): void {
+    // Several refusals of one bad token arrive together (a REST 401, the socket's 4401): the
+    // first signs out and says why; a second would route to the sign-in page again and, having
+    // taken the notice already, show it without one.
+    if (this.auth === null && location.hash === '#/login') return;
     this.prefs.auth = null;
     this.auth = null;
     this.notice = notice ?? null;
