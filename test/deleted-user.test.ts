@@ -10,7 +10,7 @@ import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
-import { TestSocket } from './support/ws.js';
+import { SocketPool } from './support/ws.js';
 
 // agora-token's own known-answer credentials (as test/agora.test.ts).
 const AGORA_ENV = {
@@ -22,12 +22,8 @@ describe('a deleted user', { skip: needsPostgres() }, () => {
   let database: ThrowawayDatabase;
   let store: Store;
   let server: RunningApp;
-  const sockets: TestSocket[] = [];
-  const open = async (path: string) => {
-    const socket = await TestSocket.open(server.wsUrl + path);
-    sockets.push(socket);
-    return socket;
-  };
+  const sockets = new SocketPool();
+  const open = (path: string) => sockets.open(server.wsUrl + path);
 
   before(async () => {
     database = await createThrowawayDatabase();
@@ -35,7 +31,7 @@ describe('a deleted user', { skip: needsPostgres() }, () => {
     server = await startApp({ store: 'postgres', deps: { store }, env: AGORA_ENV });
   });
   after(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     await server?.close();
     await store?.close();
     await database?.drop();

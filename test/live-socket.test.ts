@@ -3,16 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { startApp, type RunningApp } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
-import { eventually, sleep, TestSocket } from './support/ws.js';
+import { eventually, sleep, SocketPool, TestSocket } from './support/ws.js';
 
 describe('/ws/live', () => {
   let server: RunningApp;
-  const sockets: TestSocket[] = [];
-  const open = async (path: string) => {
-    const socket = await TestSocket.open(server.wsUrl + path);
-    sockets.push(socket);
-    return socket;
-  };
+  const sockets = new SocketPool();
+  const open = (path: string) => sockets.open(server.wsUrl + path);
   const watch = async (sessionId: string, token: string) => {
     const socket = await open(`/ws/live/${sessionId}?token=${token}`);
     await socket.waitForType('session_info');
@@ -23,7 +19,7 @@ describe('/ws/live', () => {
     server = await startApp({ env: { VIEWER_COUNT_INTERVAL_MS: '100' } });
   });
   after(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     await server.close();
   });
 
@@ -73,7 +69,7 @@ describe('/ws/live', () => {
     const socket = await TestSocket.open(`${server.wsUrl}/ws/live/${session.session_id}`, {
       headers: { authorization: `Bearer ${viewer.token}` },
     });
-    sockets.push(socket);
+    sockets.keep(socket);
     assert.equal((await socket.waitForType('session_info')).is_live, true);
   });
 

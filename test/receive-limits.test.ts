@@ -9,22 +9,18 @@ import pg from 'pg';
 import { startApp, type RunningApp } from './support/app.js';
 import { goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
-import { sleep, TestSocket } from './support/ws.js';
+import { sleep, SocketPool, TestSocket } from './support/ws.js';
 
 describe('receive limits on real sockets', { skip: needsPostgres() }, () => {
   let server: RunningApp;
-  const sockets: TestSocket[] = [];
-  const open = async (path: string) => {
-    const socket = await TestSocket.open(server.wsUrl + path);
-    sockets.push(socket);
-    return socket;
-  };
+  const sockets = new SocketPool();
+  const open = (path: string) => sockets.open(server.wsUrl + path);
 
   before(async () => {
     server = await startApp({ store: 'postgres' });
   });
   after(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     await server.close();
   });
 

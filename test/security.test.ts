@@ -15,7 +15,7 @@ import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { CHROMIUM, needsChromium, needsPostgres } from './support/services.js';
-import { TestSocket } from './support/ws.js';
+import { SocketPool } from './support/ws.js';
 
 const SECRET = 'security-test-secret-long-enough';
 const ALLOWED_ORIGIN = 'https://app.example.com';
@@ -23,18 +23,14 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 describe('security', { skip: needsPostgres() }, () => {
   let server: RunningApp;
-  const sockets: TestSocket[] = [];
-  const open = async (path: string) => {
-    const socket = await TestSocket.open(server.wsUrl + path);
-    sockets.push(socket);
-    return socket;
-  };
+  const sockets = new SocketPool();
+  const open = (path: string) => sockets.open(server.wsUrl + path);
 
   before(async () => {
     server = await startApp({ store: 'postgres', env: { JWT_SECRET: SECRET, CORS_ORIGINS: ALLOWED_ORIGIN } });
   });
   after(async () => {
-    for (const s of sockets) s.close();
+    sockets.closeAll();
     await server?.close();
   });
 

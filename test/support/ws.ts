@@ -106,3 +106,23 @@ export async function eventually(
     await sleep(25);
   }
 }
+
+/** The sockets a suite opened, so its `after` closes every one. */
+export class SocketPool {
+  readonly #sockets: TestSocket[] = [];
+
+  /** Opens a socket (see TestSocket.open) and keeps it for closeAll. */
+  async open(url: string, options?: ClientOptions): Promise<TestSocket> {
+    return this.keep(await TestSocket.open(url, options));
+  }
+
+  /** Keeps a socket opened elsewhere. */
+  keep(socket: TestSocket): TestSocket {
+    this.#sockets.push(socket);
+    return socket;
+  }
+
+  closeAll(): void {
+    for (const socket of this.#sockets) socket.close();
+  }
+}
