@@ -10,11 +10,11 @@ import { Peer } from '../../../src/realtime/peer.js';
 import { MemoryPresence } from '../../../src/realtime/presence-memory.js';
 import { CountingBus } from '../support/counting-bus.js';
 import { FakeSocket } from '../support/fake-socket.js';
+import { endedSession } from '../support/sessions.js';
 import { recordingLog } from '../support/log.js';
 
 type Views = ConstructorParameters<typeof LiveHub>[2];
 type Comment = Parameters<LiveHub['commentPosted']>[0];
-type Session = Parameters<LiveHub['sessionEnded']>[0];
 
 const S = '00000000-0000-4000-8000-000000000001';
 const INTERVAL = 1_000;
@@ -80,18 +80,7 @@ const comment = (n: number): Comment => ({
   offset: n,
 });
 
-const ended: Session = {
-  session_id: S,
-  title: 'a session',
-  vendor: { id: 'v1', name: 'Vendor' },
-  is_live: false,
-  started_at: new Date(0).toISOString(),
-  ended_at: new Date(60_000).toISOString(),
-  viewer_count: 0,
-  views_total: 0,
-  live_duration_seconds: 60,
-  stats: null,
-};
+const ended = endedSession(S);
 
 const counts = (socket: FakeSocket) => socket.ofType('viewer_count').map((m) => m.count as number);
 const totals = (socket: FakeSocket) => socket.ofType('views_total').map((m) => m.total as number);

@@ -10,9 +10,8 @@ import { Peer } from '../../../src/realtime/peer.js';
 import { SignalHub, type SignalPeer } from '../../../src/realtime/signal-hub.js';
 import { CountingBus } from '../support/counting-bus.js';
 import { FakeSocket } from '../support/fake-socket.js';
+import { endedSession } from '../support/sessions.js';
 import { recordingLog } from '../support/log.js';
-
-type Session = Parameters<SignalHub['sessionEnded']>[0];
 
 const S = '00000000-0000-4000-8000-000000000001';
 const MAX = 1000;
@@ -235,18 +234,7 @@ describe('SignalHub vendor replacement', () => {
 });
 
 describe('SignalHub session end', () => {
-  const ended: Session = {
-    session_id: S,
-    title: 'a session',
-    vendor: { id: 'v1', name: 'Vendor' },
-    is_live: false,
-    started_at: new Date(0).toISOString(),
-    ended_at: new Date(60_000).toISOString(),
-    viewer_count: 0,
-    views_total: 0,
-    live_duration_seconds: 60,
-    stats: null,
-  };
+  const ended = endedSession(S);
 
   test('every peer gets session_ended, then a 1000 close', () => {
     const { hub, vendor, a, b } = room();
