@@ -209,7 +209,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     outbox,
   );
 
-  await app.register(healthRoutes, { store, busStatus: () => bus.status() });
+  await app.register(healthRoutes, {
+    store,
+    busStatus: () => bus.status(),
+    media: async () => ({ mode: 'mesh' as const, servers: [] }),
+  });
   await app.register(authRoutes, { users, tokens, auth: routeAuth });
   await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
   await app.register(mySessionsRoutes, { sessions, auth: routeAuth });
@@ -240,7 +244,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     maxBufferedBytes: config.realtime.maxBufferedBytes,
     tallies: metrics.tallies,
   });
-  await app.register(webRoutes, { iceServers: config.iceServers });
+  await app.register(webRoutes, {
+    iceServers: config.iceServers,
+    media: config.media.janusUrls.length > 0 ? 'sfu' : 'mesh',
+    turn: config.media.turn !== undefined,
+  });
   app.decorate('realtime', { liveHub, signalHub, heartbeat });
 
   metrics.readFrom({

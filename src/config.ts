@@ -39,6 +39,26 @@ export interface Config {
   webhooks: WebhookConfig;
   /** How old the shared snapshot of `GET /live/sessions/active` may be; 0 turns it off. */
   lobbySnapshotMs: number;
+  media: MediaConfig;
+}
+
+/** Video through Janus and TURN credentials (docs/media.md). */
+export interface MediaConfig {
+  /** Janus WebSocket API addresses (JANUS_URLS, or JANUS_URL); empty: mesh mode. */
+  janusUrls: string[];
+  /** Janus's `api_secret`, sent with every request. */
+  janusApiSecret: string | undefined;
+  /** TURN servers for which credentials are minted (coturn `use-auth-secret`). */
+  turn: TurnConfig | undefined;
+}
+
+export interface TurnConfig {
+  /** `turn:host:3478?transport=udp`, … */
+  urls: string[];
+  /** coturn's `static-auth-secret`. */
+  secret: string;
+  /** How long minted credentials work. */
+  ttlSeconds: number;
 }
 
 /** `GET /metrics` (docs/metrics.md). */
@@ -263,6 +283,36 @@ export function loadConfig(env: Env = process.env): Config {
     retryDelaysMs = parseDurations(DEFAULT_WEBHOOK_RETRY_DELAYS) ?? [];
   }
 
+  const janusUrls = (env.JANUS_URLS?.trim() ? env.JANUS_URLS : (env.JANUS_URL ?? ''))
+    .split(/[\s,]+/)
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const url of janusUrls) {
+    if (!/^wss?:\/\/[^\s/]+/.test(url)) {
+      problems.push(
+        `JANUS_URLS / JANUS_URL entries must be ws:// or wss:// URLs of Janus's WebSocket API (got "${url}")`,
+      );
+    }
+  }
+  if (new Set(janusUrls).size !== janusUrls.length) problems.push('JANUS_URLS lists a server twice');
+  const turnUrls = (env.TURN_URLS ?? '')
+    .split(/[\s,]+/)
+    .map((u) => u.trim())
+    .filter(Boolean);
+  for (const url of turnUrls) {
+    if (!/^turns?:[^\s]+$/.test(url)) {
+      problems.push(
+        `TURN_URLS entries must be turn: or turns: URLs, e.g. turn:turn.example.com:3478 (got "${url}")`,
+      );
+    }
+  }
+  const turnSecret = env.TURN_SECRET ?? '';
+  if (turnUrls.length > 0 && turnSecret.length < 16) {
+    problems.push("TURN_SECRET is required with TURN_URLS (coturn's static-auth-secret, 16+ characters)");
+  }
+  if (turnUrls.length === 0 && turnSecret) problems.push('TURN_SECRET is set but TURN_URLS is empty');
+  const turnTtlSeconds = int('TURN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600);
+
   const config: Config = {
     env: nodeEnv,
     host: env.HOST || '0.0.0.0',
@@ -305,6 +355,14 @@ export function loadConfig(env: Env = process.env): Config {
       pollMs: int('WEBHOOK_POLL_MS', 1_000, 10, 60_000),
     },
     lobbySnapshotMs: int('LOBBY_SNAPSHOT_MS', 1_000, 0, 1_000),
+    media: {
+      janusUrls,
+      janusApiSecret: env.JANUS_API_SECRET || undefined,
+      turn:
+        turnUrls.length > 0 && turnSecret
+          ? { urls: turnUrls, secret: turnSecret, ttlSeconds: turnTtlSeconds }
+          : undefined,
+    },
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

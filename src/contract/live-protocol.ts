@@ -5,10 +5,12 @@
  * then every missed chat event in order and `recovered`. Then `comment` and the chat events
  * (`comment_deleted`, `comment_pinned`, `comment_unpinned`, `chat_settings`), each with its
  * `offset`, and `viewer_count` and `views_total` as they change (counts coalesced per interval),
- * and `session_ended` just before the server closes the socket with 1000. Client → server:
+ * `media` (SFU mode: the vendor's video is live, reconnecting or stopped) on connect and as it
+ * changes, and `session_ended` just before the server closes the socket with 1000. Client → server:
  * `ping` (answered `pong`) and `comment` (posted exactly as over REST). Anything else gets `error`.
  */
 import type { ErrorEventCode } from './errors.js';
+import type { MediaState } from './media.js';
 import type { ChatState, Comment, LiveSession } from './rest.js';
 
 export interface ViewerCountMessage {
@@ -78,6 +80,17 @@ export type ChatEventMessage =
   | CommentUnpinnedMessage
   | ChatSettingsMessage;
 
+/**
+ * The session's video through the media server (SFU mode only; additive): sent once on connect,
+ * after `session_info` (and `recovered`), then whenever it changes. On `live` a player
+ * subscribes (again) over WHEP; on `reconnecting` it shows that and waits; on `stopped` the
+ * vendor is not publishing. Never sent in mesh mode.
+ */
+export interface MediaMessage {
+  type: 'media';
+  state: MediaState;
+}
+
 export interface PongMessage {
   type: 'pong';
 }
@@ -105,6 +118,7 @@ export type LiveServerMessage =
   | CommentUnpinnedMessage
   | ChatSettingsMessage
   | RecoveredMessage
+  | MediaMessage
   | PongMessage
   | ErrorMessage;
 

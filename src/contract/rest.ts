@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { MAX_COMMENT_LENGTH } from './limits.js';
+import { MediaHealthSchema, MediaModeSchema } from './media.js';
 
 /** A user id: a UUID string, or an integer on a database adopted from the original. */
 export const UserIdSchema = Type.Union([Type.String(), Type.Integer()]);
@@ -207,10 +208,17 @@ export const HealthSchema = Type.Object({
   db: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
   db_kind: Type.Union([Type.Literal('postgres'), Type.Literal('pglite')]),
   bus: Type.Union([Type.Literal('memory'), Type.Literal('redis'), Type.Literal('down')]),
+  media: MediaHealthSchema,
 });
 export type Health = Static<typeof HealthSchema>;
 
-export const AppConfigSchema = Type.Object({ ice_servers: Type.Array(Type.Unknown()) });
+export const AppConfigSchema = Type.Object({
+  ice_servers: Type.Array(Type.Unknown(), {
+    description: 'static ICE servers; signed-in pages get TURN credentials from GET /ice-servers',
+  }),
+  media: MediaModeSchema,
+  turn: Type.Boolean({ description: 'TURN credentials are available from GET /ice-servers' }),
+});
 
 /** `{detail: "..."}`: every error except request validation. */
 export const ErrorDetail = Type.Object({ detail: Type.String() }, { $id: 'ErrorDetail' });

@@ -120,6 +120,34 @@ export interface SessionStatsTable {
   recorded_at: Generated<Date>;
 }
 
+/** A WHIP client's long-lived bearer token; only its hash is kept (migration 005). */
+export interface StreamKeysTable {
+  id: Generated<string>;
+  user_id: UserId;
+  name: string;
+  /** The title of a session a publish with this key starts; null: the key's name. */
+  title: string | null;
+  /** Hex SHA-256 of the key. */
+  key_hash: string;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** Where a session's VideoRoom lives and what viewers are told about its video (migration 005). */
+export interface MediaRoomsTable {
+  session_id: string;
+  /** The Janus server's name (host:port of its WebSocket API). */
+  server: string;
+  room_id: string | number;
+  /** Needed to destroy the room; never leaves the server. */
+  secret: string;
+  /** live | reconnecting | stopped */
+  state: Generated<string>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   users: UsersTable;
   live_sessions: LiveSessionsTable;
@@ -132,4 +160,6 @@ export interface Database {
   bans: BansTable;
   blocked_terms: BlockedTermsTable;
   moderation_log: ModerationLogTable;
+  stream_keys: StreamKeysTable;
+  media_rooms: MediaRoomsTable;
 }

@@ -25,6 +25,8 @@ export interface StartOptions {
   /** Use this database URL instead of creating one (PostgreSQL) . */
   databaseUrl?: string;
   deps?: AppDeps;
+  /** Listen on this address instead of 127.0.0.1 (media tests: the veth address a namespace reaches). */
+  host?: string;
 }
 
 /** Builds and starts the app the way main.ts does, on a fresh database of the given kind. */
@@ -44,13 +46,14 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     DATABASE_URL: kind === 'postgres' ? databaseUrl : undefined,
   });
   const app = await buildApp(config, options.deps);
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ host, port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {
     app,
     config,
-    baseUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    baseUrl: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}`,
     async close() {
       await app.close();
       await database?.drop();

@@ -3,6 +3,7 @@ import * as users from './001-users.js';
 import * as live from './002-live.js';
 import * as chat from './003-chat.js';
 import * as ops from './004-ops.js';
+import * as media from './005-media.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -15,6 +16,7 @@ export const migrations: MigrationProvider = {
       '002-live': live,
       '003-chat': chat,
       '004-ops': ops,
+      '005-media': media,
     };
   },
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { MediaHealth } from '../../contract/media.js';
 import { HealthSchema } from '../../contract/rest.js';
 import type { Store } from '../../db/store.js';
 
@@ -7,10 +8,18 @@ export interface HealthOptions {
   store: Store;
   /** The bus's own state: `memory`, `redis`, or `down` while Redis is unreachable. */
   busStatus: () => 'memory' | 'redis' | 'down';
+  /** The media mode and each Janus server's reachability. */
+  media: () => Promise<MediaHealth>;
 }
 
-/** `GET /health`: 200 while the database answers (even with Redis down: `degraded`), else 503. */
-export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (fastify, { store, busStatus }) => {
+/**
+ * `GET /health`: 200 while the database answers (even with Redis or a Janus server down:
+ * `degraded`), else 503.
+ */
+export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (
+  fastify,
+  { store, busStatus, media },
+) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/health',
@@ -30,8 +39,12 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (fastify, {
         new Promise<'down'>((resolve) => setTimeout(resolve, 3_000, 'down').unref()),
       ]);
       const bus = busStatus();
-      const status = db === 'down' ? 'down' : bus === 'down' ? 'degraded' : 'ok';
-      return reply.code(db === 'ok' ? 200 : 503).send({ status, db, db_kind: store.kind, bus });
+      const mediaHealth = await media();
+      const mediaDown = mediaHealth.servers.some((server) => !server.reachable);
+      const status = db === 'down' ? 'down' : bus === 'down' || mediaDown ? 'degraded' : 'ok';
+      return reply
+        .code(db === 'ok' ? 200 : 503)
+        .send({ status, db, db_kind: store.kind, bus, media: mediaHealth });
     },
   );
 };

@@ -3,12 +3,17 @@ import { dirname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import type { MediaMode } from '../../contract/media.js';
 import { AppConfigSchema } from '../../contract/rest.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 
 export interface WebOptions {
   /** RTCPeerConnection iceServers handed to the pages. */
   iceServers: unknown[];
+  /** Whether video goes through Janus (`sfu`) or browser to browser (`mesh`). */
+  media: MediaMode;
+  /** Whether TURN credentials are minted (GET /ice-servers). */
+  turn: boolean;
   /** The built pages; defaults to dist/web beside the compiled server. */
   root?: string;
 }
@@ -21,11 +26,11 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, options
     {
       schema: {
         tags: ['web'],
-        summary: 'Settings for the web app (ICE servers for WebRTC)',
+        summary: 'Settings for the web app (ICE servers, media mode)',
         response: { 200: AppConfigSchema },
       },
     },
-    async () => ({ ice_servers: options.iceServers }),
+    async () => ({ ice_servers: options.iceServers, media: options.media, turn: options.turn }),
   );
 
   const here = dirname(fileURLToPath(import.meta.url));
