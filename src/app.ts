@@ -26,11 +26,13 @@ import { metricsRoute, metricsServer } from './http/routes/metrics.js';
 import { agoraRoutes } from './http/routes/agora.js';
 import { authRoutes } from './http/routes/auth.js';
 import { healthRoutes } from './http/routes/health.js';
+import { iceServerRoutes } from './http/routes/ice-servers.js';
 import { LobbySnapshot } from './http/lobby-snapshot.js';
 import { liveRoutes } from './http/routes/live.js';
 import { lobbyRoutes } from './http/routes/lobby.js';
 import { mySessionsRoutes } from './http/routes/me-sessions.js';
 import { moderationRoutes } from './http/routes/moderation.js';
+import { streamKeyRoutes } from './http/routes/stream-keys.js';
 import { webRoutes } from './http/routes/web.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { createValidatorCompiler } from './http/validation.js';
@@ -43,6 +45,7 @@ import type { LiveEvents } from './live/events.js';
 import { Moderation } from './live/moderation.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
+import { StreamKeys } from './media/stream-keys.js';
 import { Metrics } from './metrics/metrics.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookOutbox } from './webhooks/outbox.js';
@@ -232,6 +235,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     userId: (raw) => parseUserId(String(raw), store.userIdType),
   });
   await app.register(agoraRoutes, { agora: config.agora, auth: routeAuth, sessions });
+  const streamKeys = new StreamKeys(store.db, clock);
+  await app.register(streamKeyRoutes, { streamKeys, auth: routeAuth });
+  await app.register(iceServerRoutes, {
+    turn: config.media.turn,
+    staticIceServers: config.iceServers,
+    clock,
+    auth: routeAuth,
+  });
   await app.register(realtimeRoutes, {
     auth,
     sessions,
