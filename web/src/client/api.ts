@@ -1,5 +1,28 @@
+import type { SDP_TYPE } from '../../../src/contract/media.js';
 import { ApiError, describeFailure } from './errors.js';
-import type { AppConfig, AuthResult, Ban, Comment, LiveSession, Moderator, Role, UserId } from './types.js';
+import type {
+  AppConfig,
+  AuthResult,
+  Ban,
+  Comment,
+  IceServers,
+  LiveSession,
+  Moderator,
+  Role,
+  UserId,
+} from './types.js';
+
+/**
+ * `application/sdp`, typed against the contract's `SDP_TYPE` but written out here: importing the
+ * value would bundle the contract module and the schema library it builds its schemas with.
+ */
+const SDP: typeof SDP_TYPE = 'application/sdp';
+
+/** A WHIP or WHEP exchange: where its resource lives (absolute URL) and the SDP the server sent. */
+export interface SdpExchange {
+  resource: string;
+  sdp: string;
+}
 
 /** A page of live sessions with the ETag it came with, to ask again conditionally. */
 export interface LobbyPage {
@@ -156,14 +179,79 @@ export class ApiClient {
     return (await this.request<{ items: string[] }>('PUT', '/me/blocked-terms', { terms })).items;
   }
 
-  /** ICE servers for WebRTC. A server without the route (an older deployment) means none. */
+  /**
+   * ICE servers and the media mode. A server without the route (an older deployment) means none
+   * and mesh; a missing or unknown `media` means mesh too, so older servers keep today's video path.
+   */
   async appConfig(): Promise<AppConfig> {
     try {
       const config = await this.request<Partial<AppConfig>>('GET', '/app-config.json');
-      return { ice_servers: Array.isArray(config.ice_servers) ? config.ice_servers : [] };
+      return {
+        ice_servers: Array.isArray(config.ice_servers) ? config.ice_servers : [],
+        media: config.media === 'sfu' ? 'sfu' : 'mesh',
+        turn: config.turn === true,
+      };
     } catch {
-      return { ice_servers: [] };
+      return { ice_servers: [], media: 'mesh', turn: false };
     }
+  }
+
+  /** The ICE servers with fresh TURN credentials for the signed-in user (`GET /ice-servers`). */
+  iceServers(): Promise<IceServers> {
+    return this.request('GET', '/ice-servers');
+  }
+
+  // --- video through the media server (SFU mode) -----------------------------------------------
+
+  /** WHIP: posts the complete offer (no trickle); `201` with the answer and the resource's Location. */
+  async whipPublish(sessionId: string, offer: string): Promise<SdpExchange> {
+    return this.sdpExchange('POST', this.mediaUrl(sessionId, 'whip'), offer, 201);
+  }
+
+  /**
+   * WHEP with a counter-offer: the player's recvonly offer only says what it can receive; the
+   * media server answers `406` with its own offer (Janus must make the offer) and the resource's
+   * Location, to which the player PATCHes its answer ({@link whepAnswer}). `409`: nobody publishes.
+   */
+  async whepOffer(sessionId: string, offer: string): Promise<SdpExchange> {
+    return this.sdpExchange('POST', this.mediaUrl(sessionId, 'whep'), offer, 406);
+  }
+
+  /** Completes a WHEP counter-offer: the player's answer to the media server's offer (`204`). */
+  async whepAnswer(resource: string, answer: string): Promise<void> {
+    await this.sdpExchange('PATCH', resource, answer, 204);
+  }
+
+  /** Ends a WHIP or WHEP resource (stop publishing, stop playing). */
+  async deleteMediaResource(resource: string): Promise<void> {
+    const response = await fetch(resource, { method: 'DELETE', headers: this.authHeader() });
+    if (!response.ok) throw this.failure(response, await response.text());
+  }
+
+  private mediaUrl(sessionId: string, kind: 'whip' | 'whep'): string {
+    return `${this.baseUrl}/live/sessions/${encodeURIComponent(sessionId)}/${kind}`;
+  }
+
+  /**
+   * One SDP request to `url` (absolute), the body SDP text. Any status but `expected` fails as the
+   * JSON calls do (`{detail}` → ApiError).
+   */
+  private async sdpExchange(
+    method: string,
+    url: string,
+    sdp: string,
+    expected: number,
+  ): Promise<SdpExchange> {
+    const response = await fetch(url, {
+      method,
+      headers: { ...this.authHeader(), 'content-type': SDP, accept: `${SDP}, application/json` },
+      body: sdp,
+    });
+    const text = await response.text();
+    if (response.status !== expected) throw this.failure(response, text);
+    const location = response.headers.get('location');
+    // The Location is relative to the API (`/live/sessions/{id}/whip/{resource}`); a PATCH answers none.
+    return { resource: location ? new URL(location, this.baseUrl).toString() : url, sdp: text };
   }
 
   /** `ws://…/ws/<kind>/<id>?token=…` on the same host as the REST API, with `query` added. */
@@ -176,8 +264,7 @@ export class ApiClient {
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const headers: Record<string, string> = { accept: 'application/json', ...this.authHeader() };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(this.baseUrl + path, {
       method,
@@ -185,24 +272,35 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = text;
-    }
-    if (!response.ok) {
-      if (response.status === 401 && this.token) this.onUnauthorized();
-      const detail = (parsed as { detail?: unknown } | undefined)?.detail;
-      const retryAfter = Number(response.headers.get('retry-after'));
-      throw new ApiError(
-        response.status,
-        describeFailure(response.status, detail),
-        detail,
-        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-        parsed,
-      );
-    }
-    return parsed as T;
+    if (!response.ok) throw this.failure(response, text);
+    return parse(text) as T;
+  }
+
+  private authHeader(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** The ApiError for a refused call; a 401 on a signed-in call also signs out. */
+  private failure(response: Response, text: string): ApiError {
+    const parsed = parse(text);
+    if (response.status === 401 && this.token) this.onUnauthorized();
+    const detail = (parsed as { detail?: unknown } | undefined)?.detail;
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return new ApiError(
+      response.status,
+      describeFailure(response.status, detail),
+      detail,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      parsed,
+    );
+  }
+}
+
+/** A body as JSON when it is JSON, else its text (undefined when empty). */
+function parse(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
   }
 }

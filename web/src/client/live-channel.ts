@@ -1,6 +1,6 @@
 import type { ApiClient } from './api.js';
 import { ReconnectingSocket, type SocketStatus } from './reconnecting-socket.js';
-import type { Comment, LiveEvent } from './types.js';
+import type { Comment, LiveEvent, MediaState } from './types.js';
 
 type SessionInfo = Extract<LiveEvent, { type: 'session_info' }>;
 
@@ -26,6 +26,11 @@ export interface LiveChannelHandlers {
   onViewsTotal(total: number): void;
   onSessionInfo?(info: SessionInfo): void;
   onSessionEnded(event: { ended_at: string; live_duration_seconds: number }): void;
+  /**
+   * The host's video through the media server (SFU mode only): the state now on every connect,
+   * then each change. Not replayed by offset: the latest state is all a page needs.
+   */
+  onMedia?(state: MediaState): void;
   onStatus?(status: SocketStatus): void;
   /** A comment load over REST failed; the socket itself keeps going. */
   onError?(error: unknown): void;
@@ -156,6 +161,9 @@ export class LiveChannel {
         break;
       case 'session_ended':
         this.handlers.onSessionEnded(event);
+        break;
+      case 'media':
+        this.handlers.onMedia?.(event.state);
         break;
       default:
         break; // pong, error and future events need nothing here

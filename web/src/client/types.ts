@@ -2,6 +2,7 @@
  * The shapes the browser sends and receives. Every one is the server's contract (src/contract/),
  * imported as types only: nothing of the server reaches the bundle.
  */
+import type { MediaMode } from '../../../src/contract/media.js';
 import type { SignalClientMessage, SignalServerMessage } from '../../../src/contract/signal-protocol.js';
 
 export type { UserId } from '../../../src/contract/ids.js';
@@ -15,6 +16,7 @@ export type {
   User,
 } from '../../../src/contract/rest.js';
 export type { LiveServerMessage as LiveEvent } from '../../../src/contract/live-protocol.js';
+export type { IceServers, MediaMode, MediaState } from '../../../src/contract/media.js';
 export type { SignalRole } from '../../../src/contract/signal-protocol.js';
 
 /**
@@ -41,6 +43,11 @@ export type SignalCommand =
   | { type: 'candidate'; to: string; candidate: RTCIceCandidateInit | null }
   | { type: 'bye'; to?: string };
 
+/** `GET /app-config.json` as the pages use it: the contract's shape with the ICE servers typed. */
 export interface AppConfig {
   ice_servers: RTCIceServer[];
+  /** Which path video takes: browser to browser (`mesh`) or through the media server (`sfu`). */
+  media: MediaMode;
+  /** Fresh TURN credentials are to be had from `GET /ice-servers`. */
+  turn: boolean;
 }

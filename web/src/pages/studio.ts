@@ -3,10 +3,12 @@ import { Broadcaster } from '../client/broadcaster.js';
 import { openCamera } from '../client/camera.js';
 import { messageOf } from '../client/errors.js';
 import { LiveChannel } from '../client/live-channel.js';
+import { iceServersFor, VIDEO_PATH_TEXT } from '../client/media-mode.js';
 import { ownLiveSessions } from '../client/own-live-sessions.js';
 import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
-import type { LiveSession } from '../client/types.js';
+import type { AppConfig, LiveSession } from '../client/types.js';
+import { WhipPublisher, type PublishState } from '../client/whip.js';
 import type { AppContext, Page } from '../context.js';
 import { chatActions } from '../ui/chat-actions.js';
 import { ChatRulesCard } from '../ui/chat-rules-card.js';
@@ -20,22 +22,36 @@ import { stat } from '../ui/stat.js';
 
 const SESSION_REFRESH_MS = 5000;
 
+/** What the video-path line adds while publishing through the media server. */
+const PUBLISH_STATE_TEXT: Record<PublishState, string> = {
+  connecting: 'connecting…',
+  live: 'sending',
+  retrying: 'reconnecting…',
+  failed: 'stopped',
+  stopped: '',
+};
+
 /**
- * The vendor's studio: camera preview, then go live (create the session, broadcast to each
- * viewer over WebRTC), mic and camera toggles, live chat and counts, and end. `resumeId` comes
- * from `#/studio/<id>`, so reloading the page while live picks the session up again. Without it,
- * a stream the vendor is already running (say, started on another device) is offered first.
+ * The vendor's studio: camera preview, then go live (create the session, send the video), mic and
+ * camera toggles, live chat and counts, and end. `resumeId` comes from `#/studio/<id>`, so
+ * reloading the page while live picks the session up again. Without it, a stream the vendor is
+ * already running (say, started on another device) is offered first.
+ *
+ * The video goes as `/app-config.json`'s `media` says: `mesh`, to each viewer over WebRTC
+ * (signaling on `/ws/signal`); `sfu`, once to the media server over WHIP, republished whenever
+ * the server or the connection loses it.
  */
 export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const user = ctx.auth!.user;
   const api = ctx.api();
-  const iceServers = api.appConfig().then((config) => config.ice_servers);
+  const config = api.appConfig();
 
   let camera: MediaStream | null = null;
   let session: LiveSession | null = null;
   let live: LiveChannel | null = null;
   let signal: SignalChannel | null = null;
   let broadcaster: Broadcaster | null = null;
+  let publisher: WhipPublisher | null = null;
   let chat: CommentsPanel | null = null;
   let viewsTotal = 0;
   let countRefresh: ReturnType<typeof setTimeout> | null = null;
@@ -126,13 +142,37 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     testid: 'connection-note',
     hidden: true,
   });
+  // Which path the video takes (and, through the media server, how sending goes): `data-mode`
+  // and `data-state` say the same for tests.
+  const videoPathText = h('span');
+  const videoPathState = h('span', { class: 'video-path-state' });
+  const videoPath = h(
+    'p',
+    { class: 'muted video-path', testid: 'video-path', hidden: true },
+    videoPathText,
+    videoPathState,
+  );
+  void config.then(({ media }) => {
+    videoPathText.textContent = VIDEO_PATH_TEXT[media];
+    videoPath.dataset.mode = media;
+    videoPath.hidden = false;
+  });
   const heading = h('h1', {}, 'Studio');
   const subtitle = h('p', { class: 'muted' }, 'Check your camera, name your stream and go live.');
   const side = h('aside', { class: 'watch-side' }, setup);
   // The vendor's chat rules (blocked terms, moderators; bans once live) for all of their streams.
   const rules = new ChatRulesCard(api);
   void rules.load();
-  const main = h('div', { class: 'watch-main' }, stage, controls, connection, stats, rules.element);
+  const main = h(
+    'div',
+    { class: 'watch-main' },
+    stage,
+    controls,
+    videoPath,
+    connection,
+    stats,
+    rules.element,
+  );
 
   // --- camera ---------------------------------------------------------------------------------
   function renderToggles(): void {
@@ -249,10 +289,17 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       onViewsTotal: (total) => setViewsTotal(total),
       onSessionEnded: (event) => showEnded(event.live_duration_seconds),
       onStatus: (status) => showConnection(status),
+      // `reconnecting` while we publish: the server lost our stream (its media server died, say).
+      onMedia: (state) => {
+        if (state === 'reconnecting') publisher?.serverLost();
+      },
     });
     live.start();
 
-    const servers = await iceServers;
+    const settings = await config;
+    if (disposed || !camera || !session?.is_live) return;
+    if (settings.media === 'sfu') return publish(current, camera, settings);
+    const servers = await iceServersFor(api, settings);
     if (disposed || !camera || !session?.is_live) return;
     const stream = camera;
     signal = new SignalChannel(
@@ -272,6 +319,30 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       },
     );
     signal.start();
+  }
+
+  /** SFU mode: the camera to the media server; viewers get it from there (no per-viewer count). */
+  function publish(current: LiveSession, stream: MediaStream, settings: AppConfig): void {
+    peers.element.hidden = true;
+    stats.classList.remove('stats-4');
+    publisher = new WhipPublisher({
+      api,
+      sessionId: current.session_id,
+      iceServers: () => iceServersFor(api, settings),
+      onState: showPublishState,
+    });
+    publisher.publish(stream);
+  }
+
+  function showPublishState(state: PublishState, error?: unknown): void {
+    videoPath.dataset.state = state;
+    const words = PUBLISH_STATE_TEXT[state];
+    videoPathState.textContent = words ? ` · ${words}` : '';
+    // Refused for good (not ours, or the session ended): say why; an end shows itself anyway.
+    if (state === 'failed' && session?.is_live) {
+      connection.textContent = `Video sending stopped: ${messageOf(error)}`;
+      connection.hidden = false;
+    }
   }
 
   function setViewsTotal(total: number): void {
@@ -375,6 +446,8 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   function stopStreaming(): void {
     broadcaster?.stop();
     broadcaster = null;
+    void publisher?.stop();
+    publisher = null;
     signal?.close();
     signal = null;
     live?.close();

@@ -1,10 +1,12 @@
 import { CloseCode } from '../../../src/contract/close-codes.js';
 import { ApiError, messageOf } from '../client/errors.js';
 import { LiveChannel } from '../client/live-channel.js';
+import { iceServersFor } from '../client/media-mode.js';
 import { Receiver, type ReceiverState } from '../client/receiver.js';
 import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
-import type { LiveSession } from '../client/types.js';
+import type { AppConfig, LiveSession } from '../client/types.js';
+import { WhepPlayer, type PlayerState } from '../client/whep.js';
 import type { AppContext, Page } from '../context.js';
 import { chatActions } from '../ui/chat-actions.js';
 import { CommentsPanel } from '../ui/comments-panel.js';
@@ -21,13 +23,29 @@ const RECEIVER_MESSAGES: Record<ReceiverState, string> = {
   failed: 'The video connection failed. Trying again…',
 };
 
-/** A viewer's page: the vendor's video over WebRTC, volume, live chat and counts, and the end of the show. */
+/** SFU mode: what the `media-state` overlay says; empty while the video plays (it is hidden). */
+const PLAYER_MESSAGES: Record<PlayerState, string> = {
+  connecting: 'Connecting to the stream…',
+  playing: '',
+  waiting: 'Waiting for the host’s video…',
+  reconnecting: 'Reconnecting… The host’s video will be back shortly.',
+  stopped: 'The host stopped the video.',
+  failed: 'The video could not be played. Reload the page to try again.',
+};
+
+/**
+ * A viewer's page: the vendor's video, volume, live chat and counts, and the end of the show.
+ * The video comes as `/app-config.json`'s `media` says: `mesh`, straight from the vendor's browser
+ * (signaling on `/ws/signal`); `sfu`, from the media server over WHEP, following `/ws/live`'s
+ * `media` events.
+ */
 export function watchPage(ctx: AppContext, sessionId: string): Page {
   const api = ctx.api();
   let session: LiveSession | null = null;
   let live: LiveChannel | null = null;
   let signal: SignalChannel | null = null;
   let receiver: Receiver | null = null;
+  let player: WhepPlayer | null = null;
   let chat: CommentsPanel | null = null;
   let disposed = false;
 
@@ -40,6 +58,13 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
   });
   const stageMessage = h('div', { class: 'stage-overlay' }, h('div', { class: 'spinner' }), 'Loading…');
   const endedOverlay = h('div', { class: 'stage-overlay ended', testid: 'session-ended', hidden: true });
+  // SFU mode's overlay: the player's state, hidden while the video plays.
+  const mediaState = h('div', {
+    class: 'stage-overlay',
+    role: 'status',
+    testid: 'media-state',
+    hidden: true,
+  });
   const liveBadge = h('span', { class: 'live-badge stage-badge', hidden: true }, 'LIVE');
   const unmuteHint = h(
     'button',
@@ -47,7 +72,16 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     svg(icons.volumeOff, 18),
     'Tap to unmute',
   );
-  const stage = h('div', { class: 'stage' }, video, stageMessage, endedOverlay, liveBadge, unmuteHint);
+  const stage = h(
+    'div',
+    { class: 'stage' },
+    video,
+    stageMessage,
+    mediaState,
+    endedOverlay,
+    liveBadge,
+    unmuteHint,
+  );
 
   const muteButton = h('button', { class: 'btn btn-control btn-icon', type: 'button', testid: 'mute' });
   const volume = h('input', {
@@ -139,6 +173,46 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     stageMessage.hidden = true;
   });
 
+  function showPlayerState(state: PlayerState): void {
+    if (!session?.is_live) return;
+    const message = PLAYER_MESSAGES[state];
+    mediaState.dataset.state = state;
+    mediaState.replaceChildren(
+      ...(state === 'connecting' || state === 'reconnecting' ? [h('div', { class: 'spinner' })] : []),
+      message,
+    );
+    mediaState.hidden = !message;
+  }
+
+  /** SFU mode: the video from the media server over WHEP, following `/ws/live`'s `media` events. */
+  function playFromMediaServer(config: AppConfig): void {
+    stageMessage.hidden = true;
+    player = new WhepPlayer({
+      api,
+      sessionId,
+      iceServers: () => iceServersFor(api, config),
+      onStream: showStream,
+      onState: showPlayerState,
+    });
+    // A reload subscribes at once; the socket's first `media` event confirms or corrects it.
+    player.play();
+  }
+
+  /** Mesh mode: the vendor's browser offers the video over `/ws/signal`. */
+  async function receiveFromVendor(config: AppConfig): Promise<void> {
+    const servers = await iceServersFor(api, config);
+    if (disposed || !session?.is_live) return;
+    receiver = new Receiver(
+      servers,
+      (command) => signal?.send(command) ?? false,
+      showStream,
+      showReceiverState,
+    );
+    signal = new SignalChannel(api, sessionId, 'viewer', (message) => receiver?.handle(message));
+    showReceiverState('waiting');
+    signal.start();
+  }
+
   // --- session --------------------------------------------------------------------------------
   async function open(): Promise<void> {
     try {
@@ -178,17 +252,11 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
         onViewsTotal: (total) => (views.value.textContent = formatCount(total)),
         onSessionEnded: (event) => showEnded(event.live_duration_seconds),
         onStatus: (status) => showConnection(status),
+        onMedia: (state) => player?.onMedia(state),
       });
-      receiver = new Receiver(
-        config.ice_servers,
-        (command) => signal?.send(command) ?? false,
-        showStream,
-        showReceiverState,
-      );
-      signal = new SignalChannel(api, sessionId, 'viewer', (message) => receiver?.handle(message));
-      showReceiverState('waiting');
+      if (config.media === 'sfu') playFromMediaServer(config);
       live.start();
-      signal.start();
+      if (config.media === 'mesh') await receiveFromVendor(config);
     } catch (failure) {
       if (disposed) return;
       heading.textContent =
@@ -239,6 +307,9 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     receiver = null;
     signal?.close();
     signal = null;
+    void player?.stop();
+    player = null;
+    mediaState.hidden = true;
     live?.close();
     live = null;
     video.pause();
@@ -285,6 +356,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       clearInterval(clock);
       receiver?.stop();
       signal?.close();
+      void player?.stop();
       live?.close();
       chat?.dispose();
       video.srcObject = null;
