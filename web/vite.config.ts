@@ -30,7 +30,7 @@ export default defineConfig({
     // `npm run dev:web` proxies the API to a server on :8000.
     proxy: {
       ...Object.fromEntries(
-        ['/auth', '/me', '/live', '/app-config.json', '/rtc', '/rtm', '/rte'].map(
+        ['/auth', '/me', '/live', '/app-config.json', '/ice-servers', '/rtc', '/rtm', '/rte'].map(
           (path): [string, string] => [path, 'http://127.0.0.1:8000'],
         ),
       ),
