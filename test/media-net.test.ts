@@ -74,7 +74,8 @@ async function gatherInPage(ice: {
 
 /**
  * Runs in the page: a relay-only peer connection (TURN) to a second one whose only candidate is
- * the namespace's address, as Janus's is; resolves when their data channel opens.
+ * the namespace's address, as Janus's is. Resolves, once their data channel opens, with the
+ * selected pair as "<local type> -> <remote address>"; or with "timeout (<ICE state>)".
  */
 async function relayToNamespaceAddress(ice: {
   urls: string[];
@@ -90,20 +91,27 @@ async function relayToNamespaceAddress(ice: {
     if (event.candidate) void viewer.addIceCandidate(event.candidate);
   });
   const channel = viewer.createDataChannel('probe');
-  const opened = new Promise<string>((resolve) => channel.addEventListener('open', () => resolve('open')));
+  const opened = new Promise<boolean>((resolve) => channel.addEventListener('open', () => resolve(true)));
   await viewer.setLocalDescription(await viewer.createOffer());
   await sfu.setRemoteDescription(viewer.localDescription!);
   await sfu.setLocalDescription(await sfu.createAnswer());
   await viewer.setRemoteDescription(sfu.localDescription!);
-  const state = await Promise.race([
+  const open = await Promise.race([
     opened,
-    new Promise<string>((resolve) =>
-      setTimeout(() => resolve(`timeout (${viewer.iceConnectionState})`), 8000),
-    ),
+    new Promise<boolean>((resolve) => setTimeout(resolve, 8000, false)),
   ]);
+  let result = `timeout (${viewer.iceConnectionState})`;
+  if (open) {
+    const stats = [...(await viewer.getStats()).values()] as Record<string, any>[];
+    const transport = stats.find((stat) => stat.type === 'transport');
+    const pair = stats.find((stat) => stat.id === transport?.selectedCandidatePairId);
+    const local = stats.find((stat) => stat.id === pair?.localCandidateId);
+    const remote = stats.find((stat) => stat.id === pair?.remoteCandidateId);
+    result = `${local?.candidateType} -> ${remote?.address}`;
+  }
   viewer.close();
   sfu.close();
-  return state;
+  return result;
 }
 
 const candidateType = (candidate: string): string | undefined => /\btyp (\w+)/.exec(candidate)?.[1];
@@ -204,7 +212,7 @@ describe('media test network (Janus and coturn in a namespace)', { skip: needsMe
 
   it("relays through coturn to the namespace's own address, where Janus listens", async () => {
     const ice = { urls: turn.urls, ...turnCredentials(turnSecret, 'viewer') };
-    assert.equal(await page.evaluate(relayToNamespaceAddress, ice), 'open');
+    assert.equal(await page.evaluate(relayToNamespaceAddress, ice), `relay -> ${net.nsAddress}`);
   });
 
   it('runs a second Janus beside the first on its own ports', async () => {

@@ -394,6 +394,7 @@ export async function createMediaNet(): Promise<MediaNet> {
         PORT: port,
         SECRET: options.secret,
         REALM: 'streammeon.test',
+        JANUS_IP: nsAddress,
         MIN_PORT: relayPorts[0],
         MAX_PORT: relayPorts[1],
         LOG_FILE: logFile,
