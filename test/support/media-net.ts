@@ -52,17 +52,17 @@ function ipBinary(): string | undefined {
  */
 export function needsMedia(): string | undefined {
   const missing = [
-    [existsSync(JANUS), 'Janus', 'apt-get install janus'],
-    [existsSync(TURNSERVER), 'coturn', 'apt-get install coturn'],
+    [existsSync(JANUS), 'Janus', 'apt-get install janus coturn'],
+    [existsSync(TURNSERVER), 'coturn', 'apt-get install janus coturn'],
     [existsSync(CHROMIUM), 'Chromium', 'apt-get install chromium, or set CHROMIUM_PATH'],
     [ipBinary() !== undefined, 'iproute2', 'apt-get install iproute2'],
     [process.getuid?.() === 0, 'root', 'network namespaces need root: run as root (as CI does)'],
   ].filter(([present]) => !present) as [boolean, string, string][];
   if (missing.length === 0) return undefined;
   const what = missing.map(([, name]) => name).join(', ');
-  const how = missing.map(([, , hint]) => hint).join('; ');
+  const how = [...new Set(missing.map(([, , hint]) => hint))].join('; ');
   if (inCi) throw new Error(`CI needs ${what}: ${how}`);
-  return `${what} not available (${how}; apt-get install janus coturn)`;
+  return `${what} not available (${how})`;
 }
 
 /** A Janus started by MediaNet.startJanus. */
