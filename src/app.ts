@@ -45,6 +45,8 @@ import type { LiveEvents } from './live/events.js';
 import { Moderation } from './live/moderation.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
+import { Media } from './media/media.js';
+import { mediaRoutes } from './http/routes/media.js';
 import { StreamKeys } from './media/stream-keys.js';
 import { Metrics } from './metrics/metrics.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -78,6 +80,8 @@ declare module 'fastify' {
     metrics: Metrics;
     /** The METRICS_PORT listener (main.ts listens on it), when that port is configured. */
     metricsServer: FastifyInstance | undefined;
+    /** Video through Janus (SFU mode) or none (mesh), for tests that look inside. */
+    media: Media;
   }
 }
 
@@ -128,8 +132,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
-    // Pages hosted on another origin read when to retry (slow mode, budgets) and the lobby's tag.
-    exposedHeaders: ['retry-after', 'etag'],
+    // Pages hosted on another origin read when to retry (slow mode, budgets) and the lobby's tag;
+    // browser WHIP/WHEP clients read the resource, its tag and the ICE servers.
+    exposedHeaders: ['retry-after', 'etag', 'location', 'link', 'accept-patch'],
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
   });
   // Before the routes: both attach to them as they are added.
   await registerSecurityHeaders(app, { cspConnectSrc: config.cspConnectSrc });
@@ -148,6 +154,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log,
   );
   const signalHub = new SignalHub(bus, app.log);
+  // SFU mode (JANUS_URL/JANUS_URLS): WHIP/WHEP through Janus; media state reaches /ws/live.
+  const media = new Media(
+    config.media,
+    store.db,
+    { mediaState: (id, state) => liveHub.mediaState(id, state) },
+    app.log,
+  );
+  app.addHook('onReady', async () => media.start());
+  app.addHook('onClose', async () => media.close());
+  // An instance that hears of an end it did not cause lets go of its own WHIP/WHEP handles.
+  liveHub.onSessionEnded((sessionId) => void media.sessionEnded(sessionId, false));
   // Every instance drops its lobby snapshot when any instance starts or ends a session.
   const lobbyChanged = () => bus.publish(LOBBY_CHANNEL, '');
   const events: LiveEvents = {
@@ -158,6 +175,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       lobbyChanged();
       liveHub.sessionEnded(session);
       signalHub.sessionEnded(session);
+      void media.sessionEnded(session.session_id, true).catch((error: unknown) => {
+        app.log.warn({ err: error, session: session.session_id }, 'could not tear down the media room');
+      });
     },
   };
 
@@ -215,7 +235,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(healthRoutes, {
     store,
     busStatus: () => bus.status(),
-    media: async () => ({ mode: 'mesh' as const, servers: [] }),
+    media: () => media.health(),
   });
   await app.register(authRoutes, { users, tokens, auth: routeAuth });
   await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
@@ -243,6 +263,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     clock,
     auth: routeAuth,
   });
+  await app.register(mediaRoutes, {
+    media,
+    sessions,
+    streamKeys,
+    auth,
+    turn: config.media.turn,
+    staticIceServers: config.iceServers,
+    clock,
+  });
   await app.register(realtimeRoutes, {
     auth,
     sessions,
@@ -254,10 +283,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     heartbeat,
     maxBufferedBytes: config.realtime.maxBufferedBytes,
     tallies: metrics.tallies,
+    mediaState: (sessionId) => media.state(sessionId),
   });
   await app.register(webRoutes, {
     iceServers: config.iceServers,
-    media: config.media.janusUrls.length > 0 ? 'sfu' : 'mesh',
+    media: media.mode,
     turn: config.media.turn !== undefined,
   });
   app.decorate('realtime', { liveHub, signalHub, heartbeat });
@@ -280,6 +310,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await app.register(metricsRoute, { metrics, token: config.metrics.token });
   }
   app.decorate('metrics', metrics);
+  app.decorate('media', media);
   app.decorate('metricsServer', separate);
 
   return app;

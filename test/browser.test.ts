@@ -475,10 +475,10 @@ describe('the web app as served by the API server', () => {
     await server?.close();
   });
 
-  test('/app-config.json hands the pages the ICE servers from ICE_SERVERS', async () => {
+  test('/app-config.json hands the pages the ICE servers from ICE_SERVERS, and mesh mode without Janus', async () => {
     const reply = await call(server.baseUrl, 'GET', '/app-config.json');
     assert.equal(reply.status, 200);
-    assert.deepEqual(reply.body, { ice_servers: iceServers });
+    assert.deepEqual(reply.body, { ice_servers: iceServers, media: 'mesh', turn: false });
   });
 
   test('the page is revalidated and runs only its own scripts; hashed assets are cached for good', async () => {

@@ -29,7 +29,15 @@ export type DomainErrorCode =
   /** Slow mode: the author commented less than the session's slow-mode seconds ago. */
   | 'slow_mode'
   /** The comment contains a term the vendor blocked. */
-  | 'blocked_term';
+  | 'blocked_term'
+  /** WHIP/WHEP: a body that is not the SDP (or SDP fragment) the route takes. */
+  | 'bad_sdp'
+  /** WHIP/WHEP: a body of another Content-Type than the route takes. */
+  | 'unsupported_media_type'
+  /** WHEP: nobody is publishing to the session yet (or any more). */
+  | 'not_publishing'
+  /** WHIP/WHEP: `If-Match` names an ETag the resource no longer has. */
+  | 'precondition_failed';
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -59,6 +67,7 @@ export const forbidden = (detail: string) => new DomainError('forbidden', detail
 export const notFound = (detail: string) => new DomainError('not_found', detail);
 export const sessionEnded = (detail: string) => new DomainError('session_ended', detail);
 export const unavailable = (detail: string) => new DomainError('unavailable', detail);
+export const badSdp = (detail: string) => new DomainError('bad_sdp', detail);
 
 /** Over a budget: `what` and when to retry, in the detail and in `retryAfterMs`. */
 export function rateLimited(what: string, retryAfterMs: number): DomainError {

@@ -142,6 +142,8 @@ export interface MediaRoomsTable {
   room_id: string | number;
   /** Needed to destroy the room; never leaves the server. */
   secret: string;
+  /** The feed id of the current publisher; null while nobody publishes. */
+  publisher: string | null;
   /** live | reconnecting | stopped */
   state: Generated<string>;
   created_at: Generated<Date>;

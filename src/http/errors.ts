@@ -25,6 +25,10 @@ export const HTTP_STATUS: Record<DomainErrorCode, number> = {
   banned: 403,
   slow_mode: 429,
   blocked_term: 422,
+  bad_sdp: 400,
+  unsupported_media_type: 415,
+  not_publishing: 409,
+  precondition_failed: 412,
 };
 
 /** Sends a domain error as the original service did: `{detail}`, or FastAPI's 422 list. */

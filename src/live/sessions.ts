@@ -92,6 +92,19 @@ export class Sessions {
     return this.#toSession(row, await this.viewerCounts.count(row.id));
   }
 
+  /** The id of the vendor's newest live session, if any (WHIP with a stream key publishes to it). */
+  async liveOf(vendorId: UserId): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('live_sessions')
+      .select('id')
+      .where('vendor_id', '=', vendorId)
+      .where('is_live', '=', true)
+      .orderBy('started_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.id;
+  }
+
   /** A session's own fields, without counts (the realtime layer's admission checks). */
   async find(id: string): Promise<SessionFactsWithChat | undefined> {
     if (!isSessionId(id)) return undefined;

@@ -69,10 +69,14 @@ const ERROR_EVENT_OF: Record<DomainErrorCode, ErrorEventCode> = {
   banned: 'banned',
   slow_mode: 'slow_mode',
   blocked_term: 'blocked_term',
-  // Not raised by anything a socket does (registration, login, paging); named for completeness.
+  // Not raised by anything a socket does (registration, login, paging, WHIP/WHEP); named for completeness.
   email_taken: 'invalid_message',
   bad_credentials: 'unauthorized',
   bad_cursor: 'invalid_message',
+  bad_sdp: 'invalid_message',
+  unsupported_media_type: 'invalid_message',
+  not_publishing: 'invalid_message',
+  precondition_failed: 'invalid_message',
 };
 
 /** A frame's payload as text (ws hands a Buffer, fragments, or an ArrayBuffer by binaryType). */

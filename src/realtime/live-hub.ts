@@ -5,9 +5,11 @@ import {
   sessionEndedMessage,
   type ChatEventMessage,
   type CommentMessage,
+  type MediaMessage,
   type ViewerCountMessage,
   type ViewsTotalMessage,
 } from '../contract/live-protocol.js';
+import type { MediaState } from '../contract/media.js';
 import type { Comment, LiveSession } from '../contract/rest.js';
 import type { LiveEvents } from '../live/events.js';
 import type { SocketTally } from '../metrics/metrics.js';
@@ -30,6 +32,8 @@ const FRAME = 'F';
 const ENDED = 'E';
 const PRESENCE = 'P';
 const STATE = 'S';
+/** The session's video changed state (SFU mode): `{type:"media", state}` for every peer. */
+const MEDIA = 'M';
 
 /** How long a chat event that arrived ahead of an earlier one waits for it. */
 const HOLD_MS = 200;
@@ -142,6 +146,12 @@ export class LiveHub implements LiveEvents {
   /** Calls `listener` with the id of every session whose pin or chat settings change. */
   onChatStateChanged(listener: (sessionId: string) => void): void {
     this.#stateListeners.push(listener);
+  }
+
+  /** Tells every peer of the session, on every instance, that its video is live, reconnecting or stopped. */
+  mediaState(sessionId: string, state: MediaState): void {
+    const message: MediaMessage = { type: 'media', state };
+    this.bus.publish(channelOf(sessionId), MEDIA + JSON.stringify(message));
   }
 
   /** Tells every peer of the session, on every instance, that it ended; then closes them. */
@@ -276,6 +286,9 @@ export class LiveHub implements LiveEvents {
       }
       case PRESENCE:
         if (message.slice(1) !== this.#hubId) this.#schedule(room);
+        return;
+      case MEDIA:
+        this.#broadcast(room, Buffer.from(message.slice(1)));
         return;
       default:
         this.log.warn({ message: message.slice(0, 40) }, 'unknown live bus message');

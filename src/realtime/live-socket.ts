@@ -4,6 +4,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Authenticator, Caller } from '../auth/authenticator.js';
 import { CloseCode } from '../contract/close-codes.js';
 import { sessionInfoMessage } from '../contract/live-protocol.js';
+import type { MediaState } from '../contract/media.js';
 import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
 import type { Sessions } from '../live/sessions.js';
@@ -31,13 +32,16 @@ export interface LiveSocketDeps {
   receive: ReceiveLimits;
   log: FastifyBaseLogger;
   onDropped: (peer: Peer, bufferedBytes: number) => void;
+  /** The session's video state to open with (SFU mode); undefined in mesh mode. */
+  mediaState: (sessionId: string) => Promise<MediaState | undefined>;
 }
 
 /**
  * `/ws/live/{session_id}`: comments, viewer counts and unique views of one session.
  *
  * Admission: 4401 without a valid token, 4404 for an unknown session, 4410 for an ended one.
- * Then, in this order: `viewer_count`, `views_total`, `session_info`; afterwards `comment`,
+ * Then, in this order: `viewer_count`, `views_total`, `session_info` (with `?since=`, the replay
+ * and `recovered`), and in SFU mode `media`; afterwards `comment`, the chat events, `media`,
  * `viewer_count` and `views_total` as they change, and `session_ended` before a 1000 close.
  * Client → server: `{type:"ping"}` → `{type:"pong"}`; `{type:"comment", message}` posts a comment
  * exactly as the REST route does. Anything else gets `{type:"error", code, detail}`.
@@ -74,11 +78,12 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
     try {
       // The room now hears the session's end; facts read after it subscribed cannot have missed
       // it. In a join storm, all of this is a handful of statements shared by every joiner.
-      const [facts, viewsTotal, viewerCount, replay] = await Promise.all([
+      const [facts, viewsTotal, viewerCount, replay, media] = await Promise.all([
         deps.directory.lookup(session.id, subscribedAt),
         counted ? deps.views.recordAndTotal(session.id, caller.userId) : deps.views.total(session.id),
         deps.hub.count(session.id),
         since === undefined ? undefined : deps.chatLog.replay(session.id, since, joined),
+        deps.mediaState(session.id),
       ]);
       if (counted) deps.hub.viewsChanged(session.id);
       if (!facts?.is_live) {
@@ -95,6 +100,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
         peer.sendFirst({ type: 'recovered', offset: replay.offset, complete: replay.complete });
         if (replay.complete) recovered = replay.offset;
       }
+      if (media) peer.sendFirst({ type: 'media', state: media });
     } finally {
       peer.release();
     }

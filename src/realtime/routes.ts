@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { MediaState } from '../contract/media.js';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -28,6 +29,8 @@ export interface RealtimeRoutesOptions {
   maxBufferedBytes: number;
   /** Per endpoint: open sockets, messages sent and dropped (metrics); counted apart if absent. */
   tallies?: Record<Endpoint, SocketTally>;
+  /** The session's video state a `/ws/live` socket opens with (SFU mode). */
+  mediaState?: (sessionId: string) => Promise<MediaState | undefined>;
 }
 
 const Params = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
@@ -84,6 +87,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
         receive: liveReceive,
         log: app.log,
         onDropped,
+        mediaState: options.mediaState ?? (async () => undefined),
       }),
     ),
   });

@@ -9,8 +9,10 @@ import { userIdSqlType } from '../introspect.js';
  * and the lookup by hash is one index probe. Revoked keys are kept (revoked_at) for the record.
  *
  * `media_rooms`: which Janus holds a session's VideoRoom, under which room number and secret
- * (the secret never leaves the server), and the media state viewers are told. Shared by every
- * instance: any of them can subscribe viewers to, or destroy, the room.
+ * (the secret never leaves the server), the current publisher's feed, and the media state viewers
+ * are told. Shared by every instance: any of them can subscribe viewers to, or destroy, the room;
+ * state changes are conditional on `publisher`, so an instance whose publisher was replaced
+ * cannot report the session's video as gone.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   const userId = sql.raw(await userIdSqlType(db));
@@ -36,6 +38,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       server text not null,
       room_id bigint not null,
       secret text not null,
+      publisher text,
       state text not null default 'stopped',
       created_at timestamptz not null default now(),
       updated_at timestamptz not null default now()
