@@ -23,6 +23,31 @@ const ROUTES: { method: string; path: string; body: boolean; errors: string[] }[
   },
   { method: 'get', path: '/me/sessions', body: false, errors: ['400', '401', '403', '422'] },
   { method: 'get', path: '/health', body: false, errors: [] },
+  { method: 'get', path: '/me/stream-keys', body: false, errors: ['401', '403'] },
+  { method: 'get', path: '/ice-servers', body: false, errors: ['401'] },
+];
+
+/** WHIP and WHEP: SDP in and out, so only their errors are JSON schemas. */
+const MEDIA_ROUTES: { method: string; path: string; errors: string[] }[] = [
+  {
+    method: 'post',
+    path: '/live/sessions/{session_id}/whip',
+    errors: ['400', '401', '403', '404', '409', '415'],
+  },
+  { method: 'post', path: '/whip', errors: ['400', '401', '403', '415'] },
+  {
+    method: 'patch',
+    path: '/live/sessions/{session_id}/whip/{resource_id}',
+    errors: ['400', '404', '412', '415'],
+  },
+  { method: 'delete', path: '/live/sessions/{session_id}/whip/{resource_id}', errors: ['401', '404'] },
+  { method: 'post', path: '/live/sessions/{session_id}/whep', errors: ['400', '401', '404', '409', '415'] },
+  {
+    method: 'patch',
+    path: '/live/sessions/{session_id}/whep/{resource_id}',
+    errors: ['400', '404', '412', '415'],
+  },
+  { method: 'delete', path: '/live/sessions/{session_id}/whep/{resource_id}', errors: ['401', '404'] },
 ];
 
 describe('OpenAPI and Swagger UI', () => {
@@ -64,6 +89,15 @@ describe('OpenAPI and Swagger UI', () => {
       for (const status of route.errors) {
         assert.ok(operation.responses?.[status], `a ${status} response`);
       }
+    });
+  }
+
+  for (const route of MEDIA_ROUTES) {
+    test(`${route.method.toUpperCase()} ${route.path} is documented with its SDP body and errors`, () => {
+      const operation = doc.paths[route.path]?.[route.method];
+      assert.ok(operation, `${route.method} ${route.path} in ${Object.keys(doc.paths).join(', ')}`);
+      assert.deepEqual(operation.tags, ['media']);
+      for (const status of route.errors) assert.ok(operation.responses?.[status], `a ${status} response`);
     });
   }
 
