@@ -48,9 +48,56 @@ export interface Plan {
   redis: { viewers: number; rate: number; stepMs: number };
   /** A --cpu-prof run of our server (full mode only). */
   profile: { viewers: number; rate: number; stepMs: number } | undefined;
+  /** Video through Janus and over the mesh: only with --only=media (see workloads/media.ts). */
+  media: MediaPlan;
 }
 
+export interface MediaPlan {
+  /** Viewers per step, tried in order until Chromium cannot keep up. */
+  sizes: number[];
+  /** Per-connection cap on the publisher's video (bits/s), the same in both modes. */
+  maxBitrate: number;
+  joinTimeoutMs: number;
+  settleMs: number;
+  windowMs: number;
+  /** Its own report, charts and results.json (a separate run, like the soak). */
+  reportPath: string;
+  chartsDir: string;
+  chartsLink: string;
+  outDir: string;
+}
+
+const MEDIA: Omit<MediaPlan, 'reportPath' | 'chartsDir' | 'chartsLink' | 'outDir'> = {
+  sizes: [1, 3, 6, 10, 15, 20],
+  maxBitrate: 500_000,
+  joinTimeoutMs: 20_000,
+  settleMs: 10_000,
+  windowMs: 10_000,
+};
+
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
+
+function mediaPlan(quick: boolean): MediaPlan {
+  // Quick mode never runs it (CI); a quick `--only=media` is a short smoke run under bench/out/.
+  return quick
+    ? {
+        ...MEDIA,
+        sizes: [1, 3],
+        settleMs: 2000,
+        windowMs: 3000,
+        reportPath: `${BENCH}out/quick/MEDIA.md`,
+        chartsDir: `${BENCH}out/quick/charts`,
+        chartsLink: 'charts',
+        outDir: `${BENCH}out/quick/media`,
+      }
+    : {
+        ...MEDIA,
+        reportPath: `${BENCH}MEDIA.md`,
+        chartsDir: `${BENCH}charts`,
+        chartsLink: 'charts',
+        outDir: `${BENCH}out/media`,
+      };
+}
 
 /** `partial` (an --only run): full sizes, but written under bench/out/ like quick mode. */
 export function makePlan(quick: boolean, partial?: 'partial'): Plan {
@@ -82,6 +129,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       rest: { sessions: 50, durationS: 1, connections: 4 },
       redis: { viewers: 50, rate: 5, stepMs: 1000 },
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
+      media: mediaPlan(true),
     };
   }
   const outDir = partial ? `${BENCH}out/partial` : `${BENCH}out/full`;
@@ -117,5 +165,6 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     rest: { sessions: 50, durationS: 8, connections: 32 },
     redis: { viewers: 5000, rate: 20, stepMs: 4000 },
     profile: { viewers: 5000, rate: 20, stepMs: 5000 },
+    media: mediaPlan(false),
   };
 }

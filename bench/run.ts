@@ -1,5 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only=fanout,idle,heap,storm,rest,redis,profile] [-- --render=results.json]`
+ * `npm run bench -- --only=media`: video through Janus and over the mesh (workloads/media.ts), opt-in
+ * only (never in the default or --quick run); it writes bench/MEDIA.md and bench/charts/media-*.svg.
  *
  * Runs every workload against our server and the baselines, one target at a time (they share
  * the machine's cores with the generators), then writes results.json, the SVG charts and
@@ -42,12 +44,32 @@ async function main(): Promise<number> {
     const charts = writeCharts(saved, target.chartsDir);
     writeFileSync(
       target.reportPath,
-      renderMarkdown(saved, charts, target.chartsLink, target.notesPath, target.soakPath),
+      renderMarkdown(
+        saved,
+        charts,
+        target.chartsLink,
+        target.notesPath,
+        target.soakPath,
+        target.media.reportPath,
+      ),
     );
     console.log(`rendered ${target.reportPath} and ${charts.length} charts from ${render}`);
     return 0;
   }
   const selected = WORKLOADS.filter((w) => !only || only.includes(w));
+  if (only?.includes('media')) {
+    // Opt-in, and a report of its own: it needs root, Janus and Chromium, and takes ~10 minutes.
+    setTimeout(() => {
+      console.error('bench: exceeded its time bound, exiting');
+      process.exit(3);
+    }, plan.lifetimeMs).unref();
+    console.log('media: one publisher, N viewers, through Janus (SFU) and over the mesh');
+    // Imported only here: it loads the app, Playwright and the media test support.
+    const { runMedia } = await import('./workloads/media.js');
+    const media = await runMedia(plan, (line) => console.log(line), measuredCommit());
+    if (media.errors.length) console.error(`bench: media errors:\n${media.errors.join('\n')}`);
+    if (!selected.length) return media.errors.length ? 1 : 0;
+  }
   // Whatever happens, the orchestrator does not outlive its plan (children have their own lifelines).
   setTimeout(() => {
     console.error('bench: exceeded its time bound, exiting');
@@ -170,7 +192,7 @@ async function main(): Promise<number> {
   const charts = writeCharts(results, plan.chartsDir);
   writeFileSync(
     plan.reportPath,
-    renderMarkdown(results, charts, plan.chartsLink, plan.notesPath, plan.soakPath),
+    renderMarkdown(results, charts, plan.chartsLink, plan.notesPath, plan.soakPath, plan.media.reportPath),
   );
   log(`wrote ${plan.reportPath} and ${charts.length} charts in ${plan.chartsDir}; load ${results.loadAfter}`);
   if (results.errors.length) {

@@ -66,6 +66,7 @@ export function renderMarkdown(
   chartsLink: string,
   notesFile?: string,
   soakFile?: string,
+  mediaFile?: string,
 ): string {
   const notes = notesFor(results, notesFile);
   const out: string[] = [];
@@ -378,6 +379,15 @@ export function renderMarkdown(
   // The soak (npm run soak) is a separate, longer run; its report carries its own date and commit.
   if (soakFile && existsSync(soakFile)) {
     out.push(readFileSync(soakFile, 'utf8').trim().replace(/^# /, '## '), '');
+  }
+  // So is the media run (npm run bench -- --only=media, bench/MEDIA.md): headings one level down.
+  if (mediaFile && existsSync(mediaFile)) {
+    out.push(
+      readFileSync(mediaFile, 'utf8')
+        .trim()
+        .replace(/^(#+) /gm, '#$1 '),
+      '',
+    );
   }
   return out.join('\n');
 }
