@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startApp, type RunningApp } from './support/app.js';
+import type { Page } from 'playwright-core';
+import type { RunningApp } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
 import {
   JanusProbe,
@@ -14,46 +14,28 @@ import {
   publishFromPage,
   whipConnected,
 } from './support/media-clients.js';
-import { createMediaNet, needsMedia, type JanusProcess, type MediaNet } from './support/media-net.js';
+import { needsMedia, type JanusProcess } from './support/media-net.js';
+import { startMediaStack, type MediaStack } from './support/media-stack.js';
 
 const skip = needsMedia();
 
 describe('WHIP and WHEP through Janus', { skip }, () => {
-  let net: MediaNet;
-  let janus: JanusProcess;
+  let stack: MediaStack;
   let server: RunningApp;
-  let browser: Browser;
   let page: Page;
   let probe: JanusProbe;
-  const turnSecret = 'media-api-turn-secret';
 
   before(async () => {
-    net = await createMediaNet();
-    janus = await net.startJanus();
-    const turn = await net.startCoturn({ secret: turnSecret });
-    server = await startApp({
-      host: net.hostAddress,
-      env: {
-        JANUS_URL: janus.url,
-        JANUS_API_SECRET: janus.apiSecret,
-        TURN_URLS: turn.urls.join(','),
-        TURN_SECRET: turnSecret,
-      },
-    });
-    browser = await chromium.launch({
-      executablePath: net.chromiumExecutable(),
-      args: net.chromiumArgs([server.baseUrl]),
-    });
-    page = await browser.newPage();
+    stack = await startMediaStack({ turn: true });
+    server = stack.server;
+    page = await stack.browser.newPage();
     await page.goto(`${server.baseUrl}/app-config.json`);
-    probe = await JanusProbe.open(janus);
+    probe = await JanusProbe.open(stack.janus[0] as JanusProcess);
   });
 
   after(async () => {
     await probe?.close();
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await net?.close();
+    await stack?.close();
   });
 
   /** The room id of a session, as the server stored it. */

@@ -10,19 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startApp, type RunningApp } from './support/app.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { RunningApp } from './support/app.js';
 import { buildWebIfStale } from './support/browser.js';
 import { call, register } from './support/http.js';
 import { JanusProbe, playFromPage } from './support/media-clients.js';
-import {
-  createMediaNet,
-  needsMedia,
-  turnCredentials,
-  type CoturnProcess,
-  type JanusProcess,
-  type MediaNet,
-} from './support/media-net.js';
+import { needsMedia, turnCredentials, type CoturnProcess, type JanusProcess } from './support/media-net.js';
+import { startMediaStack, type MediaStack } from './support/media-stack.js';
 
 const skip = needsMedia();
 // Generous: five Chromium pages encode and decode video at once, on what may be a busy machine.
@@ -46,13 +40,11 @@ const RECORD_PEER_CONNECTIONS = `
 `;
 
 describe('live video through the media server in the web app', { skip }, () => {
-  let net: MediaNet;
-  let janus: JanusProcess;
+  let stack: MediaStack;
   let turn: CoturnProcess;
   let server: RunningApp;
   let browser: Browser;
   let probe: JanusProbe;
-  const turnSecret = 'media-browser-turn-secret';
   /** Uncaught errors in any page: the app must have none. */
   const pageErrors: string[] = [];
 
@@ -64,23 +56,10 @@ describe('live video through the media server in the web app', { skip }, () => {
 
   before(async () => {
     buildWebIfStale();
-    net = await createMediaNet();
-    janus = await net.startJanus();
-    turn = await net.startCoturn({ secret: turnSecret });
-    server = await startApp({
-      host: net.hostAddress,
-      env: {
-        JANUS_URL: janus.url,
-        JANUS_API_SECRET: janus.apiSecret,
-        TURN_URLS: turn.urls.join(','),
-        TURN_SECRET: turnSecret,
-      },
-    });
-    browser = await chromium.launch({
-      executablePath: net.chromiumExecutable(),
-      args: net.chromiumArgs([server.baseUrl]),
-    });
-    probe = await JanusProbe.open(janus);
+    stack = await startMediaStack({ turn: true });
+    ({ server, browser } = stack);
+    turn = stack.turn as CoturnProcess;
+    probe = await JanusProbe.open(stack.janus[0] as JanusProcess);
   });
 
   afterEach(() => {
@@ -89,9 +68,7 @@ describe('live video through the media server in the web app', { skip }, () => {
 
   after(async () => {
     await probe?.close();
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await net?.close();
+    await stack?.close();
   });
 
   /** A person in their own browser context, signed in as `account`, at `hash`. */
@@ -317,7 +294,7 @@ describe('live video through the media server in the web app', { skip }, () => {
   it('an expired or forged TURN credential relays nothing: no video and no connected pair', async () => {
     const viewer = await register(server.baseUrl, 'user');
     const user = String(viewer.user.id);
-    const expired = turnCredentials(turnSecret, user, Math.floor(Date.now() / 1000) - 60);
+    const expired = turnCredentials(turn.secret, user, Math.floor(Date.now() / 1000) - 60);
     const forged = turnCredentials('not-the-turn-secret', user);
     const context = await browser.newContext();
     try {

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startApp, type RunningApp } from './support/app.js';
+import type { Page } from 'playwright-core';
+import type { RunningApp } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
 import { playFromPage, publishFromPage, whipConnected } from './support/media-clients.js';
-import { createMediaNet, needsMedia, type JanusProcess, type MediaNet } from './support/media-net.js';
+import { needsMedia, type JanusProcess } from './support/media-net.js';
+import { startMediaStack, type MediaStack } from './support/media-stack.js';
 import { eventually, SocketPool } from './support/ws.js';
 import { serverName } from '../src/media/janus-pool.js';
 
@@ -22,35 +23,23 @@ interface Live {
 }
 
 describe('two Janus servers: placement and failover', { skip }, () => {
-  let net: MediaNet;
+  let stack: MediaStack;
   let janus: JanusProcess[];
   let server: RunningApp;
-  let browser: Browser;
   let viewerPage: Page;
   const sockets = new SocketPool();
-  const apiSecret = 'media-failover-api-secret';
   const lives: Live[] = [];
 
   before(async () => {
-    net = await createMediaNet();
-    janus = [await net.startJanus({ apiSecret }), await net.startJanus({ apiSecret })];
-    server = await startApp({
-      host: net.hostAddress,
-      env: { JANUS_URLS: janus.map((j) => j.url).join(','), JANUS_API_SECRET: apiSecret },
-    });
-    browser = await chromium.launch({
-      executablePath: net.chromiumExecutable(),
-      args: net.chromiumArgs([server.baseUrl]),
-    });
-    viewerPage = await browser.newPage();
+    stack = await startMediaStack({ janusServers: 2 });
+    ({ janus, server } = stack);
+    viewerPage = await stack.browser.newPage();
     await viewerPage.goto(`${server.baseUrl}/app-config.json`);
   });
 
   after(async () => {
     sockets.closeAll();
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await net?.close();
+    await stack?.close();
   });
 
   async function serverOf(sessionId: string): Promise<string | undefined> {
@@ -74,7 +63,7 @@ describe('two Janus servers: placement and failover', { skip }, () => {
     });
     for (let i = 0; i < 4; i++) {
       const { vendor, session } = await goLive(server.baseUrl, `failover ${i}`);
-      const page = await browser.newPage();
+      const page = await stack.browser.newPage();
       await page.goto(`${server.baseUrl}/app-config.json`);
       const reply = await publishFromPage(page, `/live/sessions/${session.session_id}/whip`, vendor.token);
       assert.equal(reply.status, 201, reply.body);
@@ -143,8 +132,8 @@ describe('two Janus servers: placement and failover', { skip }, () => {
 
     // Janus back on the same address: the pool finds it again.
     const [first, last] = killed.rtpPorts;
-    janus[0] = await net.startJanus({
-      apiSecret,
+    janus[0] = await stack.net.startJanus({
+      apiSecret: killed.apiSecret,
       wsPort: Number(new URL(killed.url).port),
       rtpPorts: [first, last],
     });

@@ -14,11 +14,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startApp, type RunningApp } from './support/app.js';
+import type { Page } from 'playwright-core';
+import type { RunningApp } from './support/app.js';
 import { call, register } from './support/http.js';
 import { JanusProbe, playFromPage } from './support/media-clients.js';
-import { createMediaNet, needsMedia, type JanusProcess, type MediaNet } from './support/media-net.js';
+import { needsMedia, type JanusProcess } from './support/media-net.js';
+import { startMediaStack, type MediaStack } from './support/media-stack.js';
 import { eventually } from './support/ws.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -169,39 +170,31 @@ const AUDIO =
   'application/x-rtp,media=audio,encoding-name=OPUS,payload=111';
 
 describe('a GStreamer (webrtcbin) WHIP client publishing with a stream key', { skip }, () => {
-  let net: MediaNet;
-  let janus: JanusProcess;
+  let stack: MediaStack;
   let server: RunningApp;
-  let browser: Browser;
   let page: Page;
   let probe: JanusProbe;
 
   before(async () => {
-    net = await createMediaNet();
-    janus = await net.startJanus();
-    server = await startApp({
-      host: net.hostAddress,
-      env: { JANUS_URL: janus.url, JANUS_API_SECRET: janus.apiSecret },
-    });
-    browser = await chromium.launch({
-      executablePath: net.chromiumExecutable(),
-      args: net.chromiumArgs([server.baseUrl]),
-    });
-    page = await browser.newPage();
+    stack = await startMediaStack();
+    server = stack.server;
+    page = await stack.browser.newPage();
     await page.goto(`${server.baseUrl}/app-config.json`);
-    probe = await JanusProbe.open(janus);
+    probe = await JanusProbe.open(stack.janus[0] as JanusProcess);
   });
 
   after(async () => {
     await probe?.close();
-    await browser?.close().catch(() => undefined);
-    await server?.close();
-    await net?.close();
+    await stack?.close();
   });
 
   /** The WHIP client in the namespace, logging to `logFile`. */
   function startWhipClient(key: string, video: string, logFile: string): ChildProcess {
-    return net.exec(PYTHON, ['-u', '-c', WHIP_CLIENT, `${server.baseUrl}/whip`, key, video, AUDIO], logFile);
+    return stack.net.exec(
+      PYTHON,
+      ['-u', '-c', WHIP_CLIENT, `${server.baseUrl}/whip`, key, video, AUDIO],
+      logFile,
+    );
   }
 
   /** Sends SIGTERM (the client then DELETEs its resource) and waits for it to exit. */
@@ -224,7 +217,7 @@ describe('a GStreamer (webrtcbin) WHIP client publishing with a stream key', { s
       });
       assert.equal(created.status, 201);
       const handlesBefore = await probe.handles();
-      const logFile = `${net.dir}/whip-client-${codec}.log`;
+      const logFile = `${stack.net.dir}/whip-client-${codec}.log`;
       const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '(no log)');
       const child = startWhipClient(created.body.key, VIDEO[codec], logFile);
       try {
