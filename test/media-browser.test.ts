@@ -169,75 +169,6 @@ describe('live video through the media server in the web app', { skip }, () => {
     console.log(`the upload did not settle in 20 s: ${rates.map(Math.round).join(', ')} B/s`);
   }
 
-  /**
-   * In `page`: the WHEP exchange answered on a relay-only connection with `iceServers`; watches
-   * for `ms` whether any video arrives or any candidate pair connects, then hangs up.
-   */
-  function relayOnlyAttempt(
-    page: Page,
-    token: string,
-    iceServers: RTCIceServer[],
-    ms: number,
-  ): Promise<{ post: number; width: number; connectionState: string; pairSucceeded: boolean }> {
-    return page.evaluate(
-      async ({ sessionId, token, iceServers, ms }) => {
-        const auth = { authorization: `Bearer ${token}` };
-        const probe = new RTCPeerConnection();
-        probe.addTransceiver('video', { direction: 'recvonly' });
-        probe.addTransceiver('audio', { direction: 'recvonly' });
-        const offer = (await probe.createOffer()).sdp ?? '';
-        probe.close();
-        const post = await fetch(`/live/sessions/${sessionId}/whep`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/sdp', ...auth },
-          body: offer,
-        });
-        const counter = await post.text();
-        if (post.status !== 406)
-          return { post: post.status, width: 0, connectionState: 'new', pairSucceeded: false };
-        const location = post.headers.get('location') ?? '';
-        const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: 'relay' });
-        const video = document.createElement('video');
-        video.muted = true;
-        video.autoplay = true;
-        document.body.append(video);
-        pc.addEventListener('track', (event) => {
-          video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
-        });
-        await pc.setRemoteDescription({ type: 'offer', sdp: counter });
-        await pc.setLocalDescription(await pc.createAnswer());
-        const gathered = Date.now() + 2000;
-        while (pc.iceGatheringState !== 'complete' && Date.now() < gathered) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        await fetch(location, {
-          method: 'PATCH',
-          headers: { 'content-type': 'application/sdp', ...auth },
-          body: pc.localDescription?.sdp ?? '',
-        });
-        const deadline = Date.now() + ms;
-        while (Date.now() < deadline && video.videoWidth === 0 && pc.connectionState !== 'connected') {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-        let pairSucceeded = false;
-        (await pc.getStats()).forEach((report: { type: string; state?: string }) => {
-          if (report.type === 'candidate-pair' && report.state === 'succeeded') pairSucceeded = true;
-        });
-        const result = {
-          post: post.status,
-          width: video.videoWidth,
-          connectionState: pc.connectionState,
-          pairSucceeded,
-        };
-        pc.close();
-        video.remove();
-        await fetch(location, { method: 'DELETE', headers: auth }).catch(() => undefined);
-        return result;
-      },
-      { sessionId, token, iceServers, ms },
-    );
-  }
-
   it('a vendor goes live from the studio and three viewers, each in their own browser, play the video', async () => {
     const vendor = await register(server.baseUrl, 'vendor', 'Ada Vendor');
     ({ page: studio } = await open(vendor, '#/studio', { recordPeerConnections: true }));
@@ -302,7 +233,11 @@ describe('live video through the media server in the web app', { skip }, () => {
       await page.goto(`${server.baseUrl}/app-config.json`);
       const attempts = await Promise.all(
         [expired, forged].map((credentials) =>
-          relayOnlyAttempt(page, viewer.token, [{ urls: turn.urls, ...credentials }], 8000),
+          playFromPage(page, sessionId, viewer.token, {
+            relayOnly: true,
+            iceServers: [{ urls: turn.urls, ...credentials }],
+            waitMs: 8000,
+          }),
         ),
       );
       for (const [name, attempt] of [

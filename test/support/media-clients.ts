@@ -84,18 +84,31 @@ export function playerOffer(page: Page): Promise<string> {
   });
 }
 
+/** What a page's WHEP attempt saw. */
+export interface PagePlay {
+  post: number;
+  patch: number;
+  width: number;
+  advancing: boolean;
+  /** The local candidate type of the nominated pair (`host`, `relay`, …), or null. */
+  candidateType: string | null;
+  connectionState: string;
+  /** Whether any candidate pair succeeded (a TURN refusal leaves none). */
+  pairSucceeded: boolean;
+}
+
 /**
  * In the page: the whole WHEP exchange (offer → 406 counter-offer → PATCH answer) and playback
- * into a <video>; resolves with the statuses and, once frames arrive, the video's width.
+ * into a <video>; waits up to `waitMs` (default 15 s) for frames, then reports what it saw.
  */
 export function playFromPage(
   page: Page,
   sessionId: string,
   token: string,
-  options: { relayOnly?: boolean; iceServers?: RTCIceServer[] } = {},
-): Promise<{ post: number; patch: number; width: number; advancing: boolean; candidateType: string | null }> {
+  options: { relayOnly?: boolean; iceServers?: RTCIceServer[]; waitMs?: number } = {},
+): Promise<PagePlay> {
   return page.evaluate(
-    async ({ sessionId, token, relayOnly, iceServers }) => {
+    async ({ sessionId, token, relayOnly, iceServers, waitMs }) => {
       const auth = { authorization: `Bearer ${token}` };
       const probe = new RTCPeerConnection();
       probe.addTransceiver('video', { direction: 'recvonly' });
@@ -108,8 +121,17 @@ export function playFromPage(
         body: offer,
       });
       const counter = await post.text();
-      if (post.status !== 406)
-        return { post: post.status, patch: 0, width: 0, advancing: false, candidateType: null };
+      if (post.status !== 406) {
+        return {
+          post: post.status,
+          patch: 0,
+          width: 0,
+          advancing: false,
+          candidateType: null,
+          connectionState: 'new',
+          pairSucceeded: false,
+        };
+      }
       const location = post.headers.get('location') ?? '';
       const pc = new RTCPeerConnection({
         iceServers: iceServers ?? [],
@@ -136,14 +158,16 @@ export function playFromPage(
         headers: { 'content-type': 'application/sdp', ...auth },
         body: pc.localDescription?.sdp ?? '',
       });
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + waitMs;
       while (Date.now() < deadline && video.videoWidth === 0) await new Promise((r) => setTimeout(r, 100));
       const before = video.currentTime;
       await new Promise((r) => setTimeout(r, 1000));
       let candidateType: string | null = null;
+      let pairSucceeded = false;
       const stats = await pc.getStats();
       stats.forEach(
         (report: { type: string; state?: string; nominated?: boolean; localCandidateId?: string }) => {
+          if (report.type === 'candidate-pair' && report.state === 'succeeded') pairSucceeded = true;
           if (report.type === 'candidate-pair' && report.state === 'succeeded' && report.nominated) {
             const local = stats.get(report.localCandidateId ?? '') as { candidateType?: string } | undefined;
             candidateType = local?.candidateType ?? null;
@@ -158,9 +182,17 @@ export function playFromPage(
         width: video.videoWidth,
         advancing: video.currentTime > before,
         candidateType,
+        connectionState: pc.connectionState,
+        pairSucceeded,
       };
     },
-    { sessionId, token, relayOnly: options.relayOnly ?? false, iceServers: options.iceServers },
+    {
+      sessionId,
+      token,
+      relayOnly: options.relayOnly ?? false,
+      iceServers: options.iceServers,
+      waitMs: options.waitMs ?? 15_000,
+    },
   );
 }
 
