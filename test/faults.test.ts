@@ -17,6 +17,7 @@ import { call, goLive, register } from './support/http.js';
 import { freePort, startServerProcess, type ServerProcess } from './support/server-process.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { eventually, sleep, TestSocket } from './support/ws.js';
+import { MESH } from './support/contract.js';
 
 /** A redis-server of this suite's own, on its own port, with nothing persisted. */
 class PrivateRedis {
@@ -143,7 +144,13 @@ describe(
           );
           const health = await call(server.baseUrl, 'GET', '/health');
           assert.equal(health.status, 200);
-          assert.deepEqual(health.body, { status: 'degraded', db: 'ok', db_kind: 'postgres', bus: 'down' });
+          assert.deepEqual(health.body, {
+            status: 'degraded',
+            db: 'ok',
+            db_kind: 'postgres',
+            bus: 'down',
+            media: MESH,
+          });
         }
         // Without Redis: the REST API, logins (counted in memory meanwhile) and local delivery work.
         const during = await comment(a, 'during the outage');

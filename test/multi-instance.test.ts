@@ -6,6 +6,7 @@ import { call, goLive, register } from './support/http.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { eventually, TestSocket } from './support/ws.js';
+import { MESH } from './support/contract.js';
 
 const skip = needsPostgres() ?? needsRedis();
 
@@ -69,7 +70,13 @@ describe('two instances sharing PostgreSQL and Redis', { skip }, () => {
   test('both instances report the Redis bus as healthy', async () => {
     for (const server of [a, b]) {
       const health = await call(server.baseUrl, 'GET', '/health');
-      assert.deepEqual(health.body, { status: 'ok', db: 'ok', db_kind: 'postgres', bus: 'redis' });
+      assert.deepEqual(health.body, {
+        status: 'ok',
+        db: 'ok',
+        db_kind: 'postgres',
+        bus: 'redis',
+        media: MESH,
+      });
     }
   });
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
+import { MESH } from './support/contract.js';
 
 describe('npm start', () => {
   let server: ServerProcess;
@@ -29,7 +30,13 @@ describe('npm start', () => {
 
   test('serves the API on embedded storage', async () => {
     const res = await fetch(`${server.baseUrl}/health`);
-    assert.deepEqual(await res.json(), { status: 'ok', db: 'ok', db_kind: 'pglite', bus: 'memory' });
+    assert.deepEqual(await res.json(), {
+      status: 'ok',
+      db: 'ok',
+      db_kind: 'pglite',
+      bus: 'memory',
+      media: MESH,
+    });
   });
 
   test('serves the web app at /', async () => {

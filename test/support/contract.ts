@@ -19,3 +19,6 @@ export const SESSION_FIELDS = Object.keys(SessionSchema.properties).sort();
 export const COMMENT_FIELDS = Object.keys(CommentSchema.properties).sort();
 /** What `session_info` adds to the session: the chat's pin, slow mode and offset. */
 export const CHAT_STATE_FIELDS = Object.keys(ChatStateSchema.properties).sort();
+
+/** `/health`'s `media` without Janus: mesh mode, no media servers. */
+export const MESH = { mode: 'mesh', servers: [] } as const;
