@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** Everything the service reads from its environment, parsed and checked once at start-up. */
@@ -40,6 +41,23 @@ export interface Config {
   /** How old the shared snapshot of `GET /live/sessions/active` may be; 0 turns it off. */
   lobbySnapshotMs: number;
   media: MediaConfig;
+  recordings: RecordingConfig;
+}
+
+/** Replays of sessions published through Janus (docs/replays.md). */
+export interface RecordingConfig {
+  /** RECORDINGS=on|off: whether sessions are recorded unless their vendor chose otherwise. */
+  enabled: boolean;
+  /** Where replays (and, under raw/, Janus's recordings) are kept. */
+  dir: string;
+  /** The same raw/ folder as Janus sees it (another path when Janus runs in a container). */
+  janusDir: string;
+  /** Replays older than this many days are deleted; 0 keeps them. */
+  retentionDays: number;
+  /** Processing jobs run at once on this instance. */
+  jobs: number;
+  /** A job's lease: a killed instance's job is taken up again this long after its last renewal. */
+  leaseSeconds: number;
 }
 
 /** Video through Janus and TURN credentials (docs/media.md). */
@@ -313,6 +331,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (turnUrls.length === 0 && turnSecret) problems.push('TURN_SECRET is set but TURN_URLS is empty');
   const turnTtlSeconds = int('TURN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600);
 
+  const recordingsRaw = (env.RECORDINGS ?? 'on').trim().toLowerCase();
+  if (!['on', 'off', ''].includes(recordingsRaw)) {
+    problems.push(`RECORDINGS must be on or off (got "${env.RECORDINGS}")`);
+  }
+  const recordingsDir = resolve(
+    env.RECORDINGS_DIR ||
+      (dataDir.startsWith('memory://')
+        ? join(tmpdir(), `streammeon-recordings-${process.pid}`)
+        : join(dataDir, 'recordings')),
+  );
+
   const config: Config = {
     env: nodeEnv,
     host: env.HOST || '0.0.0.0',
@@ -362,6 +391,14 @@ export function loadConfig(env: Env = process.env): Config {
         turnUrls.length > 0 && turnSecret
           ? { urls: turnUrls, secret: turnSecret, ttlSeconds: turnTtlSeconds }
           : undefined,
+    },
+    recordings: {
+      enabled: recordingsRaw !== 'off',
+      dir: recordingsDir,
+      janusDir: env.JANUS_RECORDINGS_DIR || join(recordingsDir, 'raw'),
+      retentionDays: int('RECORDINGS_RETENTION_DAYS', 30, 0, 36_500),
+      jobs: int('REPLAY_JOBS', 1, 0, 16),
+      leaseSeconds: int('REPLAY_LEASE_SECONDS', 30, 2, 3600),
     },
   };
   if (problems.length) throw new ConfigError(problems);

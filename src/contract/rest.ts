@@ -72,6 +72,17 @@ export const SessionSchema = Type.Object({
   stats: Type.Union([SessionStatsSchema, Type.Null()], {
     description: 'null while live; once ended, what the session added up to (additive: not in the original)',
   }),
+  replay_status: Type.Union(
+    [
+      Type.Literal('none'),
+      Type.Literal('recording'),
+      Type.Literal('processing'),
+      Type.Literal('ready'),
+      Type.Literal('failed'),
+      Type.Null(),
+    ],
+    { description: 'null while live; once ended, its replay (GET /live/sessions/{id}/replay; additive)' },
+  ),
 });
 /** A live session as the API shows it. */
 export type LiveSession = Static<typeof SessionSchema>;
@@ -90,7 +101,14 @@ export const MySessionsQuery = Type.Object({
   authorization: Type.Optional(Type.String()),
 });
 
-export const CreateSessionBody = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) });
+export const CreateSessionBody = Type.Object({
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  record: Type.Optional(
+    Type.Boolean({
+      description: 'record the session for a replay (SFU mode); absent: the server default (RECORDINGS)',
+    }),
+  ),
+});
 
 export const CommentSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),

@@ -30,6 +30,8 @@ export interface LiveSessionsTable {
   last_offset: Generated<number>;
   slow_mode_seconds: Generated<number>;
   pinned_comment_id: string | null;
+  /** Record for a replay: the vendor's choice at creation; null follows RECORDINGS (migration 006). */
+  record: boolean | null;
 }
 
 export interface CommentsTable {
@@ -150,6 +152,28 @@ export interface MediaRoomsTable {
   updated_at: Generated<Date>;
 }
 
+/** A session's replay and its processing job (migration 006). */
+export interface ReplaysTable {
+  session_id: string;
+  /** recording | processing | ready | failed */
+  status: string;
+  /** Where the storage keeps the file (ReplayStorage); null until ready. */
+  storage_key: string | null;
+  content_type: string | null;
+  size_bytes: string | number | null;
+  duration_seconds: number | null;
+  /** JSON: ReplaySegment[]. */
+  timeline: Generated<string>;
+  error: string | null;
+  attempts: Generated<number>;
+  /** A job is not claimed before this (the recorder needs a moment to close its files). */
+  not_before: Generated<Date>;
+  /** While set and ahead, an instance is processing the job. */
+  lease_until: Date | null;
+  created_at: Generated<Date>;
+  ready_at: Date | null;
+}
+
 export interface Database {
   users: UsersTable;
   live_sessions: LiveSessionsTable;
@@ -164,4 +188,5 @@ export interface Database {
   moderation_log: ModerationLogTable;
   stream_keys: StreamKeysTable;
   media_rooms: MediaRoomsTable;
+  replays: ReplaysTable;
 }

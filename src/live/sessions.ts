@@ -43,6 +43,7 @@ export interface SessionFactsWithChat extends SessionFacts {
 
 interface SessionRow extends SessionFacts, StatsColumns {
   views_total: number;
+  replay_status: string | null;
 }
 
 /** The lifecycle of live sessions: create, list, fetch, end. */
@@ -288,12 +289,17 @@ export class Sessions {
         'st.unique_views as st_unique_views',
         'st.comments as st_comments',
         'st.duration_seconds as st_duration_seconds',
-      ]);
+      ])
+      .leftJoin('replays as rp', 'rp.session_id', 's.id')
+      .select('rp.status as replay_status');
   }
 
   #toSession(row: SessionRow, viewerCount: number): LiveSession {
     const session = this.present(row, viewerCount, row.views_total);
-    if (!row.is_live) session.stats = statsOf(row);
+    if (!row.is_live) {
+      session.stats = statsOf(row);
+      session.replay_status = (row.replay_status ?? 'none') as LiveSession['replay_status'];
+    }
     return session;
   }
 
@@ -311,6 +317,7 @@ export class Sessions {
       views_total: viewsTotal,
       live_duration_seconds: Math.max(0, Math.floor((end - facts.started_at.getTime()) / 1000)),
       stats: null,
+      replay_status: null,
     };
   }
 }

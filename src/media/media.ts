@@ -6,6 +6,7 @@ import type { MediaHealth, MediaMode, MediaState } from '../contract/media.js';
 import type { Database } from '../db/schema.js';
 import { JanusPool } from './janus-pool.js';
 import type { MediaEvents } from './media-events.js';
+import type { RecordingPolicy } from './recording-policy.js';
 import { Publishers } from './publishers.js';
 import { MediaRooms } from './rooms.js';
 import { Subscribers } from './subscribers.js';
@@ -26,11 +27,17 @@ export class Media {
   readonly mode: MediaMode;
   readonly #sfu: Sfu | undefined;
 
-  constructor(config: MediaConfig, db: Kysely<Database>, events: MediaEvents, log: FastifyBaseLogger) {
+  constructor(
+    config: MediaConfig,
+    db: Kysely<Database>,
+    events: MediaEvents,
+    log: FastifyBaseLogger,
+    recording?: RecordingPolicy,
+  ) {
     this.mode = config.janusUrls.length > 0 ? 'sfu' : 'mesh';
     if (this.mode === 'mesh') return;
     const pool = new JanusPool(config.janusUrls, { apiSecret: config.janusApiSecret }, log);
-    const rooms = new MediaRooms(db, pool, events, log);
+    const rooms = new MediaRooms(db, pool, events, log, recording);
     const publishers = new Publishers(pool, rooms, log);
     const subscribers = new Subscribers(pool, rooms);
     pool.onLost((server) => {

@@ -7,6 +7,7 @@ import { unavailable } from '../contract/errors.js';
 import type { Database } from '../db/schema.js';
 import type { JanusPool } from './janus-pool.js';
 import type { MediaEvents } from './media-events.js';
+import type { RecordingPolicy } from './recording-policy.js';
 
 /** A session's VideoRoom: where it is and how to manage it. */
 export interface Room {
@@ -40,6 +41,7 @@ export class MediaRooms {
     private readonly pool: JanusPool,
     private readonly events: MediaEvents,
     private readonly log: FastifyBaseLogger,
+    private readonly recording?: RecordingPolicy,
   ) {}
 
   /** The session's room, or undefined before its first publish. */
@@ -179,6 +181,9 @@ export class MediaRooms {
     const server = await this.#leastLoaded();
     const roomId = randomInt(1, 2 ** 31);
     const secret = randomBytes(24).toString('base64url');
+    // Janus writes one .mjr file per track and publisher into the folder; the replays service
+    // turns them into one file when the session ends.
+    const recDir = await this.recording?.recordingDir(sessionId);
     await this.#withHandle(server, (handle) =>
       handle.create({
         room: roomId,
@@ -189,6 +194,7 @@ export class MediaRooms {
         // VP8 for browsers, H.264 for what OBS and most hardware encoders send.
         videocodec: 'vp8,h264',
         notify_joining: false,
+        ...(recDir ? { record: true, rec_dir: recDir } : {}),
       }),
     );
     // Conditional on what was read: an instance that placed the room meanwhile wins.

@@ -4,6 +4,7 @@ import * as live from './002-live.js';
 import * as chat from './003-chat.js';
 import * as ops from './004-ops.js';
 import * as media from './005-media.js';
+import * as replays from './006-replays.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -17,6 +18,7 @@ export const migrations: MigrationProvider = {
       '003-chat': chat,
       '004-ops': ops,
       '005-media': media,
+      '006-replays': replays,
     };
   },
 };

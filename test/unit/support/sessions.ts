@@ -13,5 +13,6 @@ export function endedSession(sessionId: string): LiveSession {
     views_total: 0,
     live_duration_seconds: 60,
     stats: null,
+    replay_status: 'none',
   };
 }
