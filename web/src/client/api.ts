@@ -8,6 +8,8 @@ import type {
   IceServers,
   LiveSession,
   Moderator,
+  Replay,
+  ReplayPage,
   Role,
   UserId,
 } from './types.js';
@@ -88,8 +90,9 @@ export class ApiClient {
     return this.request('GET', `/live/sessions/${encodeURIComponent(id)}`);
   }
 
-  createSession(title: string): Promise<LiveSession> {
-    return this.request('POST', '/live/sessions', { title });
+  /** `record` is the vendor's choice; left out, the server's default (RECORDINGS) applies. */
+  createSession(title: string, record?: boolean): Promise<LiveSession> {
+    return this.request('POST', '/live/sessions', { title, ...(record === undefined ? {} : { record }) });
   }
 
   endSession(id: string): Promise<LiveSession> {
@@ -104,8 +107,59 @@ export class ApiClient {
     return reply.items;
   }
 
+  /** Up to `limit` comments after offset `after`, oldest first (deleted ones are left out). */
+  async commentsAfter(id: string, after: number, limit = 200): Promise<Comment[]> {
+    const reply = await this.request<{ items: Comment[] }>(
+      'GET',
+      `/live/sessions/${encodeURIComponent(id)}/comments?after=${after}&limit=${limit}`,
+    );
+    return reply.items;
+  }
+
   postComment(id: string, message: string): Promise<Comment> {
     return this.request('POST', `/live/sessions/${encodeURIComponent(id)}/comments`, { message });
+  }
+
+  // --- replays --------------------------------------------------------------------------------
+
+  /**
+   * An ended session's replay. A server without the route (404, an older deployment) counts as
+   * no replay, so the pages work the same against it.
+   */
+  async replay(id: string): Promise<Replay> {
+    try {
+      return await this.request<Replay>('GET', `/live/sessions/${encodeURIComponent(id)}/replay`);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 404) return { ...NO_REPLAY, timeline: [] };
+      throw failure;
+    }
+  }
+
+  /** One page of ready replays, newest first; an older server without the route has none. */
+  async replays(limit = 20, cursor: string | null = null): Promise<ReplayPage> {
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    try {
+      return await this.request<ReplayPage>('GET', `/live/sessions/replays?limit=${limit}${after}`);
+    } catch (failure) {
+      if (failure instanceof ApiError && failure.status === 404) return { items: [], next_cursor: null };
+      throw failure;
+    }
+  }
+
+  /** The vendor deletes their session's replay (204). */
+  deleteReplay(id: string): Promise<void> {
+    return this.request('DELETE', `/live/sessions/${encodeURIComponent(id)}/replay`);
+  }
+
+  /**
+   * The replay's media as a `<video>` can fetch it: absolute, with the access token in the query,
+   * since a media element cannot send an Authorization header (Range requests then seek natively).
+   */
+  replayMediaUrl(replay: Replay): string | null {
+    if (!replay.url) return null;
+    const url = new URL(replay.url, this.baseUrl);
+    if (this.token) url.searchParams.set('token', this.token);
+    return url.toString();
   }
 
   // --- moderation (the session's vendor and the vendor's moderators) --------------------------
@@ -295,6 +349,17 @@ export class ApiClient {
     );
   }
 }
+
+/** What a session without a replay reads as, also when the server has no replay routes. */
+const NO_REPLAY: Replay = {
+  status: 'none',
+  duration_seconds: null,
+  size_bytes: null,
+  url: null,
+  content_type: null,
+  error: null,
+  timeline: [],
+};
 
 /** A body as JSON when it is JSON, else its text (undefined when empty). */
 function parse(text: string): unknown {

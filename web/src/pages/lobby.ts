@@ -5,10 +5,14 @@ import type { AppContext, Page } from '../context.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
+import { replaysSection } from '../ui/replays-section.js';
 
 const REFRESH_MS = 5000;
 
-/** Live sessions right now, refreshed every few seconds; durations tick locally in between. */
+/**
+ * Live sessions right now, refreshed every few seconds; durations tick locally in between. Below
+ * them, the replays of ended sessions.
+ */
 export function lobbyPage(ctx: AppContext): Page {
   const list = h('ul', { class: 'session-grid', testid: 'session-list' });
   const isVendor = ctx.auth?.user.role === 'vendor';
@@ -129,6 +133,7 @@ export function lobbyPage(ctx: AppContext): Page {
     }
   }, 1000);
   void refresh();
+  const replays = replaysSection(ctx.api());
 
   const element = h(
     'main',
@@ -149,6 +154,7 @@ export function lobbyPage(ctx: AppContext): Page {
     status,
     empty,
     list,
+    replays.element,
   );
   return {
     element,
@@ -158,6 +164,7 @@ export function lobbyPage(ctx: AppContext): Page {
       clearInterval(refreshTimer);
       document.removeEventListener('visibilitychange', onVisible);
       clearInterval(tickTimer);
+      replays.dispose();
     },
   };
 }

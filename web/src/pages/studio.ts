@@ -17,7 +17,7 @@ import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
 import { runningSessionsCard } from '../ui/running-sessions.js';
-import { showSessionSummary } from '../ui/session-summary.js';
+import { followReplay, showSessionSummary } from '../ui/session-summary.js';
 import { stat } from '../ui/stat.js';
 
 const SESSION_REFRESH_MS = 5000;
@@ -56,6 +56,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   let viewsTotal = 0;
   let countRefresh: ReturnType<typeof setTimeout> | null = null;
   let starting = false;
+  let replayWatch: { stop(): void } | null = null;
   let disposed = false;
 
   // --- elements -------------------------------------------------------------------------------
@@ -108,6 +109,13 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     svg(icons.radio, 18),
     'Go live',
   );
+  // Sent as `record`; checked by default, since a replay is what most vendors want afterwards.
+  const record = h('input', {
+    type: 'checkbox',
+    id: 'record-session',
+    testid: 'record-session',
+    checked: true,
+  });
   const setupError = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const setup = h(
     'form',
@@ -119,6 +127,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       'Viewers find you in the lobby by this title. Comments and counts appear here once you are live.',
     ),
     h('label', { class: 'field', for: 'session-title' }, h('span', {}, 'Title'), title),
+    h('label', { class: 'check-field', for: 'record-session' }, record, h('span', {}, 'Record this session')),
     setupError,
     goLive,
   );
@@ -246,7 +255,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     goLive.disabled = true;
     setupError.hidden = true;
     try {
-      const created = await api.createSession(title.value.trim());
+      const created = await api.createSession(title.value.trim(), record.checked);
       if (disposed) return;
       // Record the id in the address (without a re-route) so a reload resumes this session.
       history.replaceState(null, '', `#/studio/${encodeURIComponent(created.session_id)}`);
@@ -435,7 +444,11 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       h('a', { class: 'btn btn-primary', href: '#/studio' }, 'Start a new stream'),
     );
     stageMessage.dataset.testid = 'session-ended';
-    void showSessionSummary(api, session.session_id, stageMessage);
+    const ended = session.session_id;
+    // The replay's line goes under the summary, just above "Start a new stream".
+    void showSessionSummary(api, ended, stageMessage).then(() => {
+      if (!disposed) replayWatch = followReplay(api, ended, stageMessage);
+    });
     // Only the totals still mean something once the stream is over.
     viewers.element.hidden = true;
     peers.element.hidden = true;
@@ -536,6 +549,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       stopStreaming();
       chat?.dispose();
       rules.dispose();
+      replayWatch?.stop();
     },
   };
 }

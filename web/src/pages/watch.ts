@@ -5,7 +5,7 @@ import { iceServersFor } from '../client/media-mode.js';
 import { Receiver, type ReceiverState } from '../client/receiver.js';
 import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
-import type { AppConfig, LiveSession } from '../client/types.js';
+import type { AppConfig, LiveSession, Replay } from '../client/types.js';
 import { WhepPlayer, type PlayerState } from '../client/whep.js';
 import type { AppContext, Page } from '../context.js';
 import { chatActions } from '../ui/chat-actions.js';
@@ -13,7 +13,11 @@ import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
+import { ReplayChat } from '../ui/replay-chat.js';
 import { stat } from '../ui/stat.js';
+
+/** How often an ended session's replay is asked for again while it is being prepared. */
+const REPLAY_POLL_MS = 3000;
 
 const RECEIVER_MESSAGES: Record<ReceiverState, string> = {
   waiting: 'Waiting for the host’s camera…',
@@ -47,6 +51,8 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
   let receiver: Receiver | null = null;
   let player: WhepPlayer | null = null;
   let chat: CommentsPanel | null = null;
+  let replayChat: ReplayChat | null = null;
+  let replayPoll: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
 
   // --- elements -------------------------------------------------------------------------------
@@ -66,6 +72,8 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     hidden: true,
   });
   const liveBadge = h('span', { class: 'live-badge stage-badge', hidden: true }, 'LIVE');
+  // An ended session's replay: being prepared, failed, none, or playing (`data-status`).
+  const replayState = h('p', { class: 'replay-state', role: 'status', testid: 'replay-state', hidden: true });
   const unmuteHint = h(
     'button',
     { class: 'btn btn-primary unmute-hint', type: 'button', hidden: true },
@@ -224,6 +232,12 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       }
       session = found;
       showSession(found);
+      if (!found.is_live) {
+        // Nobody chats in an ended session: the chat comes back with its replay, if there is one.
+        showEnded(found.live_duration_seconds);
+        openReplay(found);
+        return;
+      }
       const panel = new CommentsPanel({
         hostId: found.vendor.id,
         selfId: ctx.auth!.user.id,
@@ -232,14 +246,6 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       });
       chat = panel;
       side.replaceChildren(panel.element);
-      if (!found.is_live) {
-        showEnded(found.live_duration_seconds);
-        api
-          .recentComments(sessionId)
-          .then((items) => items.forEach((c) => chat?.add(c)))
-          .catch(() => undefined); // the replay of an ended chat is a nicety
-        return;
-      }
       // There is no "am I a moderator here" route: the bans list answers only the host and the
       // host's moderators, so a 200 there is what turns the moderation controls on.
       api.bans(sessionId).then(
@@ -268,6 +274,77 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
         h('a', { class: 'btn btn-primary', href: '#/lobby' }, 'Back to live streams'),
       );
     }
+  }
+
+  // --- replay (an ended session) ----------------------------------------------------------------
+
+  /** Shows the ended session's replay state, asking again every few seconds while it is prepared. */
+  function openReplay(ended: LiveSession): void {
+    const panel = new ReplayChat(ended.vendor.id, ended.started_at);
+    replayChat = panel;
+    side.replaceChildren(panel.element);
+    const check = async (): Promise<void> => {
+      replayPoll = null;
+      let replay: Replay;
+      try {
+        replay = await api.replay(sessionId);
+      } catch (failure) {
+        if (disposed) return;
+        // A network failure or a server error: say so, and keep asking.
+        showReplayState('error', `Could not check for a replay: ${messageOf(failure)}`);
+        replayPoll = setTimeout(() => void check(), REPLAY_POLL_MS);
+        return;
+      }
+      if (disposed) return;
+      if (replay.status === 'ready' && replay.url) return playReplay(replay, panel);
+      if (replay.status === 'processing' || replay.status === 'recording') {
+        showReplayState(replay.status, 'The replay is being prepared…');
+        panel.setNote('The chat plays back with the replay.');
+        replayPoll = setTimeout(() => void check(), REPLAY_POLL_MS);
+      } else if (replay.status === 'failed') {
+        showReplayState('failed', `The replay could not be prepared: ${replay.error ?? 'unknown error'}.`);
+        panel.setNote('Chat is closed.');
+      } else {
+        showReplayState('none', 'No replay for this session.');
+        panel.setNote('Chat is closed.');
+      }
+    };
+    void check();
+  }
+
+  function showReplayState(status: string, text: string): void {
+    replayState.dataset.status = status;
+    replayState.textContent = text;
+    replayState.hidden = false;
+  }
+
+  /**
+   * Plays a ready replay in the page's video, with native controls (seeking uses HTTP Range), and
+   * plays the chat back with it: the panel follows the video's position.
+   */
+  function playReplay(replay: Replay, panel: ReplayChat): void {
+    const source = api.replayMediaUrl(replay)!;
+    endedOverlay.hidden = true;
+    showReplayState(
+      'ready',
+      `Replay of the live of ${new Date(session?.started_at ?? Date.now()).toLocaleString()}. Comments appear as they were posted.`,
+    );
+    panel.setNote(null);
+    video.dataset.testid = 'replay-video';
+    video.controls = true;
+    video.autoplay = false;
+    video.preload = 'metadata';
+    video.src = source;
+    panel.follow(video);
+    video.addEventListener('error', () => {
+      if (!disposed && video.error)
+        showReplayState('error', 'The replay could not be played. Reload the page to try again.');
+    });
+    // Starts at once where the browser allows it; otherwise the viewer presses play.
+    video.play().catch(() => undefined);
+    panel
+      .load((after, limit) => api.commentsAfter(sessionId, after, limit), replay.timeline)
+      .catch((failure) => panel.setNote(`Could not load the chat: ${messageOf(failure)}`, true));
   }
 
   function showSession(found: LiveSession): void {
@@ -344,7 +421,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     h(
       'div',
       { class: 'watch-layout' },
-      h('div', { class: 'watch-main' }, stage, controls, connection, info, stats),
+      h('div', { class: 'watch-main' }, stage, replayState, controls, connection, info, stats),
       side,
     ),
   );
@@ -359,7 +436,12 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       void player?.stop();
       live?.close();
       chat?.dispose();
+      replayChat?.dispose();
+      if (replayPoll) clearTimeout(replayPoll);
       video.srcObject = null;
+      // Stops a replay's download too.
+      video.removeAttribute('src');
+      video.load();
     },
   };
 }
