@@ -11,7 +11,7 @@ import type { AppContext, Page } from '../context.js';
 import { chatActions } from '../ui/chat-actions.js';
 import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
-import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
+import { formatCount, formatDuration, formatTime, hueOf, initials, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
 import { ReplayChat } from '../ui/replay-chat.js';
 import { stat } from '../ui/stat.js';
@@ -325,10 +325,8 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
   function playReplay(replay: Replay, panel: ReplayChat): void {
     const source = api.replayMediaUrl(replay)!;
     endedOverlay.hidden = true;
-    showReplayState(
-      'ready',
-      `Replay of the live of ${new Date(session?.started_at ?? Date.now()).toLocaleString()}. Comments appear as they were posted.`,
-    );
+    const wentLive = formatTime(session?.started_at ?? new Date().toISOString());
+    showReplayState('ready', `Replay of the live of ${wentLive}. Comments appear as they were posted.`);
     panel.setNote(null);
     video.dataset.testid = 'replay-video';
     video.controls = true;

@@ -75,7 +75,8 @@ export class ReplayChat {
       const page = await fetchAfter(after, PAGE_SIZE);
       if (this.disposed) return;
       this.add(page, timeline);
-      if (page.length < PAGE_SIZE) return;
+      // Until an empty page, not a short one: a server may cap the page below what was asked.
+      if (page.length === 0) return;
       after = page[page.length - 1]!.offset;
     }
   }
