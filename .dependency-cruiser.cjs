@@ -3,14 +3,14 @@
  *
  *   base        contract/, db/, config.ts, clock.ts, redis.ts,  (contract/ imports nothing of ours)
  *               metrics/ (the Prometheus registry), webhooks/ (the outbox and its delivery)
- *   domain      auth/, live/, limits/, agora/, media/           (base only; never each other)
+ *   domain      auth/, live/, limits/, agora/, media/, replays/   (base only; never each other)
  *   transports  http/, realtime/                                (domain and base; never each other)
  *   top         app.ts (wiring), main.ts (process)
  *
  * Imports go downwards only, never sideways between two domain folders or the two transports,
  * and nothing anywhere is part of an import cycle. The web app may import src/contract/ only.
  */
-const DOMAIN = '^src/(auth|live|limits|agora|media)/';
+const DOMAIN = '^src/(auth|live|limits|agora|media|replays)/';
 const TRANSPORT = '^src/(http|realtime)/';
 const TOP = '^src/(app|main)\\.ts$';
 const BASE = '^src/(contract/|db/|metrics/|webhooks/|config\\.ts$|clock\\.ts$|redis\\.ts$)';

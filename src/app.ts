@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
@@ -43,6 +44,10 @@ import { ChatLog } from './live/chat-log.js';
 import { Comments } from './live/comments.js';
 import type { LiveEvents } from './live/events.js';
 import { Moderation } from './live/moderation.js';
+import { Replays } from './replays/replays.js';
+import { LocalReplayStorage } from './replays/storage-local.js';
+import { ReplayWorker } from './replays/worker.js';
+import { replayRoutes } from './http/routes/replays.js';
 import { Sessions } from './live/sessions.js';
 import { Views } from './live/views.js';
 import { Media } from './media/media.js';
@@ -154,12 +159,23 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     app.log,
   );
   const signalHub = new SignalHub(bus, app.log);
+  // Replays: Janus records the sessions' rooms (the recording policy); jobs run in the background.
+  const replays = new Replays(
+    store.db,
+    config.recordings,
+    new LocalReplayStorage(join(config.recordings.dir, 'replays')),
+    (ids) => sessions.getMany(ids),
+  );
+  const replayWorker = new ReplayWorker(store.db, replays, config.recordings, app.log);
+  app.addHook('onReady', async () => replayWorker.start());
+  app.addHook('preClose', async () => replayWorker.stop());
   // SFU mode (JANUS_URL/JANUS_URLS): WHIP/WHEP through Janus; media state reaches /ws/live.
   const media = new Media(
     config.media,
     store.db,
     { mediaState: (id, state) => liveHub.mediaState(id, state) },
     app.log,
+    replays,
   );
   app.addHook('onReady', async () => media.start());
   app.addHook('onClose', async () => media.close());
@@ -175,9 +191,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       lobbyChanged();
       liveHub.sessionEnded(session);
       signalHub.sessionEnded(session);
-      void media.sessionEnded(session.session_id, true).catch((error: unknown) => {
-        app.log.warn({ err: error, session: session.session_id }, 'could not tear down the media room');
-      });
+      void media
+        .sessionEnded(session.session_id, true)
+        .catch((error: unknown) => {
+          app.log.warn({ err: error, session: session.session_id }, 'could not tear down the media room');
+        })
+        .then(() => replays.sessionEnded(session.session_id))
+        .catch((error: unknown) => {
+          app.log.warn({ err: error, session: session.session_id }, 'could not queue the replay');
+        });
     },
   };
 
@@ -240,6 +262,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(authRoutes, { users, tokens, auth: routeAuth });
   await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
   await app.register(mySessionsRoutes, { sessions, auth: routeAuth });
+  await app.register(replayRoutes, { replays, auth: routeAuth });
   const snapshot =
     config.lobbySnapshotMs > 0
       ? new LobbySnapshot((limit, cursor) => sessions.listActive(limit, cursor), config.lobbySnapshotMs)

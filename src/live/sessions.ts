@@ -57,7 +57,8 @@ export class Sessions {
     private readonly outbox?: WebhookOutbox,
   ) {}
 
-  async create(vendorId: UserId, title: string): Promise<LiveSession> {
+  /** `record`: the vendor's choice of a replay; undefined follows the server's default. */
+  async create(vendorId: UserId, title: string, record?: boolean): Promise<LiveSession> {
     const trimmed = title.trim();
     if (!trimmed) {
       throw invalid(['body', 'title'], 'title must not be blank', 'string_too_short');
@@ -67,7 +68,12 @@ export class Sessions {
       .execute(async (trx) => {
         const row = await trx
           .insertInto('live_sessions')
-          .values({ vendor_id: vendorId, title: trimmed, started_at: new Date(this.clock.now()) })
+          .values({
+            vendor_id: vendorId,
+            title: trimmed,
+            started_at: new Date(this.clock.now()),
+            record: record ?? null,
+          })
           .returning(['id', 'started_at'])
           .executeTakeFirstOrThrow();
         await this.outbox?.enqueue(trx, 'session.started', {
@@ -91,6 +97,15 @@ export class Sessions {
     const row = isSessionId(id) ? await this.#select().where('s.id', '=', id).executeTakeFirst() : undefined;
     if (!row) throw notFound('Session not found');
     return this.#toSession(row, await this.viewerCounts.count(row.id));
+  }
+
+  /** Several sessions by id, as `get` shows them; unknown ids are left out (replay lists). */
+  async getMany(ids: string[]): Promise<Map<string, LiveSession>> {
+    const known = ids.filter(isSessionId);
+    if (known.length === 0) return new Map();
+    const rows = await this.#select().where('s.id', 'in', known).execute();
+    const counts = await this.viewerCounts.counts(rows.map((r) => r.id));
+    return new Map(rows.map((r) => [r.id, this.#toSession(r, counts.get(r.id) ?? 0)]));
   }
 
   /** The id of the vendor's newest live session, if any (WHIP with a stream key publishes to it). */

@@ -43,7 +43,7 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
       },
     },
     async (request) => {
-      return sessions.create(callerOf(request).userId, request.body.title);
+      return sessions.create(callerOf(request).userId, request.body.title, request.body.record);
     },
   );
 

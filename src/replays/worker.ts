@@ -1,0 +1,355 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sql, type Kysely } from 'kysely';
+import type { FastifyBaseLogger } from 'fastify';
+import type { RecordingConfig } from '../config.js';
+import { isSessionId } from '../contract/ids.js';
+import type { Database } from '../db/schema.js';
+import { processRecording, UnusableRecording, type ProcessOptions } from './processor.js';
+import type { Replays } from './replays.js';
+import { replayKey, sessionOfKey } from './storage.js';
+
+/** A job that failed this many times (for a reason that may pass) is given up. */
+export const MAX_ATTEMPTS = 3;
+
+export interface WorkerOptions {
+  /** How often this instance looks for due jobs (default 1 s). */
+  pollMs?: number;
+  /** How often retention runs (default hourly). */
+  sweepMs?: number;
+  /** Tools and their timeout (processor.ts). */
+  process?: Omit<ProcessOptions, 'signal'>;
+}
+
+/** A job this instance holds: the attempt number is its hold (the lease's owner). */
+interface Claimed {
+  session_id: string;
+  attempts: number;
+}
+
+const day = 24 * 3600 * 1000;
+
+/**
+ * Processes replays in the background, `jobs` at a time on each instance (0: none here), never
+ * on a request's path. Like the webhook dispatcher: one statement claims a due job
+ * (`FOR UPDATE SKIP LOCKED`), pushing `lease_until` ahead as a lease, renewed while the job
+ * runs; a killed instance's job comes due again when its lease runs out, on any instance.
+ * The attempt number the claim returned names the holder: the result is stored only while the
+ * row still shows it, so a job taken over after a crash completes once, under its one key.
+ *
+ * Jobs work in `<dir>/tmp/<session>-<attempt>-<random>/` (the storage's file system: the stored
+ * file is a rename away), removed afterwards whatever happened; one left by a killed instance
+ * is removed at start once no lease covers it. Retention (at start and hourly) deletes replays
+ * older than `retentionDays`, files nobody refers to, and raw recordings left behind.
+ */
+export class ReplayWorker {
+  readonly #running = new Map<string, AbortController>();
+  readonly #pollMs: number;
+  readonly #sweepMs: number;
+  #timers: NodeJS.Timeout[] = [];
+  #polling: Promise<void> | undefined;
+  #stopped = false;
+  #started = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly replays: Replays,
+    private readonly config: RecordingConfig,
+    private readonly log: FastifyBaseLogger,
+    private readonly options: WorkerOptions = {},
+  ) {
+    this.#pollMs = options.pollMs ?? 1_000;
+    this.#sweepMs = options.sweepMs ?? 3600_000;
+  }
+
+  start(): void {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    void this.sweep()
+      .catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed'))
+      .finally(() => {
+        if (this.config.jobs > 0 && !this.#stopped) {
+          const poll = setInterval(() => void this.poll(), this.#pollMs);
+          poll.unref();
+          this.#timers.push(poll);
+          void this.poll();
+        }
+      });
+    const sweep = setInterval(
+      () =>
+        void this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed')),
+      this.#sweepMs,
+    );
+    sweep.unref();
+    this.#timers.push(sweep);
+  }
+
+  /**
+   * Stops: no more claims; the jobs under way are aborted (their temp folders removed) and their
+   * leases left to run out, so another instance takes them up.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    for (const controller of this.#running.values()) controller.abort(new Error('shutting down'));
+    await this.#polling?.catch(() => undefined);
+    while (this.#running.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** Claims due jobs while slots are free and starts them; polls never overlap. */
+  poll(): Promise<void> {
+    this.#polling ??= this.#claimAndRun().finally(() => {
+      this.#polling = undefined;
+    });
+    return this.#polling;
+  }
+
+  async #claimAndRun(): Promise<void> {
+    while (!this.#stopped && this.#running.size < this.config.jobs) {
+      let job: Claimed | undefined;
+      try {
+        job = await this.#claim();
+      } catch (error) {
+        this.log.warn({ err: error }, 'replay job poll failed');
+        return;
+      }
+      if (!job) return;
+      const controller = new AbortController();
+      const claimed = job;
+      this.#running.set(claimed.session_id, controller);
+      void this.#run(claimed, controller.signal).finally(() => this.#running.delete(claimed.session_id));
+    }
+  }
+
+  /** One statement: the first due job nobody holds, leased to this instance. */
+  async #claim(): Promise<Claimed | undefined> {
+    const result = await sql<Claimed>`
+      update replays
+      set lease_until = now() + ${this.config.leaseSeconds} * interval '1 second',
+          attempts = attempts + 1
+      where session_id = (
+        select session_id from replays
+        where status = 'processing' and not_before <= now()
+          and (lease_until is null or lease_until < now())
+        order by not_before
+        limit 1
+        for update skip locked
+      )
+      returning session_id::text as session_id, attempts`.execute(this.db);
+    return result.rows[0];
+  }
+
+  /** Pushes the lease ahead; false when the job is no longer this instance's. */
+  async #renew(job: Claimed): Promise<boolean> {
+    const row = await this.db
+      .updateTable('replays')
+      .set({ lease_until: sql<Date>`now() + ${this.config.leaseSeconds} * interval '1 second'` })
+      .where('session_id', '=', job.session_id)
+      .where('status', '=', 'processing')
+      .where('attempts', '=', job.attempts)
+      .returning('session_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async #run(job: Claimed, signal: AbortSignal): Promise<void> {
+    const id = job.session_id;
+    const work = join(this.replays.tmpDir, `${id}-${job.attempts}-${randomBytes(4).toString('hex')}`);
+    const lost = new AbortController();
+    const both = AbortSignal.any([signal, lost.signal]);
+    // Renewed well before it runs out; a renewal that finds the job gone stops the work.
+    const renewal = setInterval(
+      () =>
+        void this.#renew(job)
+          .then((held) => {
+            if (!held) lost.abort(new Error('the job is no longer held by this instance'));
+          })
+          .catch((error: unknown) =>
+            this.log.warn({ err: error, session: id }, 'replay lease renewal failed'),
+          ),
+      Math.max(500, (this.config.leaseSeconds * 1000) / 3),
+    );
+    const started = Date.now();
+    try {
+      // An earlier attempt's folder (its instance was killed): this instance holds the job now.
+      for (const name of await readdir(this.replays.tmpDir).catch(() => [] as string[])) {
+        if (name.startsWith(`${id}-`))
+          await rm(join(this.replays.tmpDir, name), { recursive: true, force: true });
+      }
+      await mkdir(work, { recursive: true });
+      const result = await processRecording(this.replays.rawDir(id), work, {
+        ...this.options.process,
+        signal: both,
+      });
+      both.throwIfAborted();
+      if (!result) {
+        // Nothing reached the recorder: there is no replay.
+        await this.db
+          .deleteFrom('replays')
+          .where('session_id', '=', id)
+          .where('status', '=', 'processing')
+          .where('attempts', '=', job.attempts)
+          .execute();
+        this.log.info({ session: id }, 'nothing was recorded: no replay');
+        return;
+      }
+      const key = replayKey(id, result.extension);
+      const size = (await stat(result.file)).size;
+      // Still this instance's job (and for long enough to store it): then the file goes under
+      // the session's one key and the row says ready, both only for the holder.
+      if (!(await this.#renew(job))) throw new Error('the job is no longer held by this instance');
+      await this.replays.storage.put(key, result.file);
+      const ready = await this.db
+        .updateTable('replays')
+        .set({
+          status: 'ready',
+          storage_key: key,
+          content_type: result.contentType,
+          size_bytes: size,
+          duration_seconds: result.durationSeconds,
+          timeline: JSON.stringify(result.timeline),
+          error: null,
+          lease_until: null,
+          ready_at: sql<Date>`now()`,
+        })
+        .where('session_id', '=', id)
+        .where('status', '=', 'processing')
+        .where('attempts', '=', job.attempts)
+        .returning('session_id')
+        .executeTakeFirst();
+      if (!ready) {
+        // Deleted meanwhile: nothing may stay stored. (Taken over: the new holder stores the
+        // same key.)
+        const row = await this.db
+          .selectFrom('replays')
+          .select('session_id')
+          .where('session_id', '=', id)
+          .executeTakeFirst();
+        if (!row) await this.replays.storage.delete(key);
+        return;
+      }
+      await rm(this.replays.rawDir(id), { recursive: true, force: true });
+      this.log.info(
+        { session: id, ms: Date.now() - started, bytes: size, seconds: result.durationSeconds },
+        'replay ready',
+      );
+    } catch (error) {
+      // Stopping: the lease stands, and the job comes due again after it, elsewhere.
+      if (signal.aborted || lost.signal.aborted) return;
+      const permanent = error instanceof UnusableRecording;
+      const reason = error instanceof Error ? error.message : String(error);
+      const giveUp = permanent || job.attempts >= MAX_ATTEMPTS;
+      await this.db
+        .updateTable('replays')
+        .set(
+          giveUp
+            ? { status: 'failed', error: reason.slice(0, 500), lease_until: null }
+            : {
+                error: reason.slice(0, 500),
+                lease_until: null,
+                not_before: sql<Date>`now() + ${job.attempts * 10} * interval '1 second'`,
+              },
+        )
+        .where('session_id', '=', id)
+        .where('status', '=', 'processing')
+        .where('attempts', '=', job.attempts)
+        .execute()
+        .catch((updateError: unknown) =>
+          this.log.warn({ err: updateError, session: id }, 'could not record the replay failure'),
+        );
+      this.log[giveUp ? 'error' : 'warn'](
+        { session: id, attempt: job.attempts, error: reason },
+        giveUp ? 'replay failed' : 'replay attempt failed',
+      );
+    } finally {
+      clearInterval(renewal);
+      await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Housekeeping, at start and hourly: temp folders no lease covers (a killed instance's),
+   * recordings whose end was never queued, replays past retention, and files and raw folders
+   * no replay refers to.
+   */
+  async sweep(): Promise<void> {
+    await this.#removeAbandonedWork();
+    // A session that ended while its instance died before queueing the job.
+    await sql`
+      update replays r set status = 'processing', not_before = now()
+      from live_sessions s
+      where s.id = r.session_id and r.status = 'recording' and s.is_live = false
+        and s.ended_at < now() - interval '1 minute'`.execute(this.db);
+    if (this.config.retentionDays > 0) {
+      const old = await this.db
+        .selectFrom('replays')
+        .select(['session_id', 'storage_key'])
+        .where('status', 'in', ['ready', 'failed'])
+        .where(
+          sql<boolean>`coalesce(ready_at, created_at) < now() - ${this.config.retentionDays} * interval '1 day'`,
+        )
+        .execute();
+      for (const row of old) await this.replays.remove(row.session_id, row.storage_key);
+      if (old.length > 0) this.log.info({ replays: old.length }, 'old replays deleted');
+    }
+    // Stored files no replay refers to (older than an hour: one may be being stored right now).
+    const stored = await this.replays.storage.list();
+    const referenced = new Set(
+      (
+        await this.db
+          .selectFrom('replays')
+          .select('storage_key')
+          .where('storage_key', 'is not', null)
+          .execute()
+      ).map((r) => r.storage_key),
+    );
+    for (const file of stored) {
+      const session = sessionOfKey(file.key);
+      if (!referenced.has(file.key) && session && file.ageMs > 3600_000) {
+        const row = await this.db
+          .selectFrom('replays')
+          .select('status')
+          .where('session_id', '=', session)
+          .executeTakeFirst();
+        if (!row || row.status !== 'processing') await this.replays.storage.delete(file.key);
+      }
+    }
+    // Raw recordings without a replay (deleted, or never one), a day after they were last written.
+    const raw = this.replays.rawRoot;
+    for (const name of await readdir(raw).catch(() => [] as string[])) {
+      if (!isSessionId(name)) continue;
+      const info = await stat(join(raw, name)).catch(() => undefined);
+      if (!info || Date.now() - info.mtimeMs < day) continue;
+      const row = await this.db
+        .selectFrom('replays')
+        .select('status')
+        .where('session_id', '=', name)
+        .executeTakeFirst();
+      if (!row || row.status === 'ready') await rm(join(raw, name), { recursive: true, force: true });
+    }
+  }
+
+  /** Temp folders of jobs no instance holds any more (killed while processing). */
+  async #removeAbandonedWork(): Promise<void> {
+    const names = await readdir(this.replays.tmpDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const match = /^([0-9a-f-]{36})-(\d+)-[0-9a-f]+$/.exec(name);
+      if (match && this.#running.has(match[1] as string)) continue;
+      if (match && isSessionId(match[1] as string)) {
+        const held = await this.db
+          .selectFrom('replays')
+          .select('session_id')
+          .where('session_id', '=', match[1] as string)
+          .where('status', '=', 'processing')
+          .where('attempts', '=', Number(match[2]))
+          .where('lease_until', '>', sql<Date>`now()`)
+          .executeTakeFirst();
+        if (held) continue;
+      }
+      await rm(join(this.replays.tmpDir, name), { recursive: true, force: true });
+      this.log.info({ folder: name }, 'removed the temp folder of an abandoned replay job');
+    }
+  }
+}
