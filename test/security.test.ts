@@ -287,7 +287,10 @@ describe('security', { skip: needsPostgres() }, () => {
       const res = await fetch(`${server.baseUrl}/live/sessions/active`, {
         headers: { origin: ALLOWED_ORIGIN },
       });
-      assert.equal(res.headers.get('access-control-expose-headers'), 'retry-after, etag');
+      assert.equal(
+        res.headers.get('access-control-expose-headers'),
+        'retry-after, etag, location, link, accept-patch',
+      );
     });
   });
 
