@@ -166,9 +166,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     new LocalReplayStorage(join(config.recordings.dir, 'replays')),
     (ids) => sessions.getMany(ids),
   );
-  const replayWorker = new ReplayWorker(store.db, replays, config.recordings, app.log);
-  app.addHook('onReady', async () => replayWorker.start());
-  app.addHook('preClose', async () => replayWorker.stop());
+  // REPLAY_JOBS defaults to 1 in SFU mode and 0 in mesh mode, which then polls for nothing.
+  if (config.recordings.jobs > 0) {
+    const replayWorker = new ReplayWorker(store.db, replays, config.recordings, app.log);
+    app.addHook('onReady', async () => replayWorker.start());
+    app.addHook('preClose', async () => replayWorker.stop());
+  }
   // SFU mode (JANUS_URL/JANUS_URLS): WHIP/WHEP through Janus; media state reaches /ws/live.
   const media = new Media(
     config.media,

@@ -54,7 +54,7 @@ export interface RecordingConfig {
   janusDir: string;
   /** Replays older than this many days are deleted; 0 keeps them. */
   retentionDays: number;
-  /** Processing jobs run at once on this instance. */
+  /** Processing jobs run at once on this instance (default 1 with JANUS_URL(S), else 0). */
   jobs: number;
   /** A job's lease: a killed instance's job is taken up again this long after its last renewal. */
   leaseSeconds: number;
@@ -397,7 +397,8 @@ export function loadConfig(env: Env = process.env): Config {
       dir: recordingsDir,
       janusDir: env.JANUS_RECORDINGS_DIR || join(recordingsDir, 'raw'),
       retentionDays: int('RECORDINGS_RETENTION_DAYS', 30, 0, 36_500),
-      jobs: int('REPLAY_JOBS', 1, 0, 16),
+      // Only SFU mode records; a processing-only instance sets REPLAY_JOBS itself.
+      jobs: int('REPLAY_JOBS', janusUrls.length > 0 ? 1 : 0, 0, 16),
       leaseSeconds: int('REPLAY_LEASE_SECONDS', 30, 2, 3600),
     },
   };
