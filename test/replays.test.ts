@@ -210,7 +210,9 @@ describe('replays of sessions published through Janus', { skip, timeout: 240_000
         return rows[0]?.attempts === 1 ? true : undefined;
       },
       30_000,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; the worker said:\n${first.output()}`);
+    });
     first.child.kill('SIGKILL');
     await first.stop();
     const { rows: held } = await db.query(

@@ -66,16 +66,14 @@ export class ReplayWorker {
   start(): void {
     if (this.#started || this.#stopped) return;
     this.#started = true;
-    void this.sweep()
-      .catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed'))
-      .finally(() => {
-        if (this.config.jobs > 0 && !this.#stopped) {
-          const poll = setInterval(() => void this.poll(), this.#pollMs);
-          poll.unref();
-          this.#timers.push(poll);
-          void this.poll();
-        }
-      });
+    // Retention first thing, beside the jobs (never holding them up).
+    void this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed'));
+    if (this.config.jobs > 0) {
+      const poll = setInterval(() => void this.poll(), this.#pollMs);
+      poll.unref();
+      this.#timers.push(poll);
+      void this.poll();
+    }
     const sweep = setInterval(
       () =>
         void this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed')),
