@@ -401,69 +401,64 @@ describe('replays in the web app', { skip, timeout: 180_000 }, () => {
     }
   });
 
-  // TODO(replays): the replay has one key frame (at the start): the processor copies the VP8 of the
-  // recording (`-c:v copy`) and nothing asks the publisher for key frames while it is recorded
-  // (no `pli_freq` on the Janus room), so every seek decodes from the first frame and a browser
-  // that has not downloaded that far must read everything before the target. Found with
-  // `ffprobe -select_streams v -show_entries packet=pts_time,flags` on the replay: one `K` packet.
-  it(
-    'a seek ahead of what a slow viewer has downloaded fetches from there: a 206 to a later Range',
-    { todo: 'the replay has a single key frame, so a seek never skips ahead (see above)' },
-    async (t) => {
-      const viewer = await register(server.baseUrl, 'user');
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      contexts.push(context);
-      await context.addInitScript(
-        (auth) => localStorage.setItem('streammeon.auth', auth),
-        JSON.stringify(viewer),
-      );
-      const page = await context.newPage();
-      page.on('pageerror', (error) => pageErrors.push(`slow viewer: ${error.message}`));
-      const cdp = await context.newCDPSession(page);
-      await cdp.send('Network.enable');
-      const throttle = (bytesPerSecond: number) =>
-        cdp.send('Network.emulateNetworkConditions', {
-          offline: false,
-          latency: 0,
-          downloadThroughput: bytesPerSecond,
-          uploadThroughput: -1,
-        });
-      const responses: { status: number; range: string; at: number }[] = [];
-      page.on('response', (response) => {
-        if (!response.url().includes(`${replay.url}?`)) return;
-        responses.push({
-          status: response.status(),
-          range: response.request().headers().range ?? '',
-          at: Date.now(),
-        });
+  // Known gap, reported rather than hidden (todo: node:test runs it and prints the failure): a
+  // slow viewer's seek past what it downloaded still reads on from the start instead of a new
+  // Range request. Recorded rooms now ask the publisher for a key frame every 2 s (fir_freq), so
+  // the cause is elsewhere (the WebM's clusters and cues, or Chromium's buffering), not found yet.
+  it('a seek ahead of what a slow viewer has downloaded fetches from there: a 206 to a later Range', async (t) => {
+    const viewer = await register(server.baseUrl, 'user');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    await context.addInitScript(
+      (auth) => localStorage.setItem('streammeon.auth', auth),
+      JSON.stringify(viewer),
+    );
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`slow viewer: ${error.message}`));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const throttle = (bytesPerSecond: number) =>
+      cdp.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: bytesPerSecond,
+        uploadThroughput: -1,
       });
-      // Slow from the replay's first byte on (the app itself loads at full speed): 16 KB/s.
-      await page.route(
-        (url) => url.pathname === replay.url,
-        async (route) => {
-          await throttle(16_000);
-          await route.continue();
-        },
-      );
-      await page.goto(`${server.baseUrl}/#/watch/${sessionId}`);
-      await page.waitForFunction(
-        () => (document.querySelector<HTMLVideoElement>('[data-testid=replay-video]')?.readyState ?? 0) >= 1,
-        undefined,
-        WAIT,
-      );
-      const seekedAt = Date.now();
-      await page.evaluate(() => {
-        document.querySelector<HTMLVideoElement>('[data-testid=replay-video]')!.currentTime = 6;
+    const responses: { status: number; range: string; at: number }[] = [];
+    page.on('response', (response) => {
+      if (!response.url().includes(`${replay.url}?`)) return;
+      responses.push({
+        status: response.status(),
+        range: response.request().headers().range ?? '',
+        at: Date.now(),
       });
-      const deadline = Date.now() + 5_000;
-      const later = () =>
-        responses.find((r) => r.at >= seekedAt && r.status === 206 && !/^bytes=0-/.test(r.range));
-      while (Date.now() < deadline && !later()) await sleep(50);
-      await throttle(-1);
-      t.diagnostic(
-        `responses to the media URL: ${JSON.stringify(responses.map((r) => ({ ...r, at: r.at - seekedAt })))}`,
-      );
-      assert.ok(later(), 'after the seek, a 206 answers a Range request that starts past the beginning');
-    },
-  );
+    });
+    // Slow from the replay's first byte on (the app itself loads at full speed): 16 KB/s.
+    await page.route(
+      (url) => url.pathname === replay.url,
+      async (route) => {
+        await throttle(16_000);
+        await route.continue();
+      },
+    );
+    await page.goto(`${server.baseUrl}/#/watch/${sessionId}`);
+    await page.waitForFunction(
+      () => (document.querySelector<HTMLVideoElement>('[data-testid=replay-video]')?.readyState ?? 0) >= 1,
+      undefined,
+      WAIT,
+    );
+    const seekedAt = Date.now();
+    await page.evaluate(() => {
+      document.querySelector<HTMLVideoElement>('[data-testid=replay-video]')!.currentTime = 6;
+    });
+    const deadline = Date.now() + 5_000;
+    const later = () =>
+      responses.find((r) => r.at >= seekedAt && r.status === 206 && !/^bytes=0-/.test(r.range));
+    while (Date.now() < deadline && !later()) await sleep(50);
+    await throttle(-1);
+    t.diagnostic(
+      `responses to the media URL: ${JSON.stringify(responses.map((r) => ({ ...r, at: r.at - seekedAt })))}`,
+    );
+    assert.ok(later(), 'after the seek, a 206 answers a Range request that starts past the beginning');
+  });
 });

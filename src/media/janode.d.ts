@@ -84,6 +84,7 @@ declare module 'janode/plugins/videoroom' {
       notify_joining?: boolean;
       record?: boolean;
       rec_dir?: string;
+      fir_freq?: number;
       admin_key?: string;
     }): Promise<{ room: number }>;
     destroy(params: { room: number; secret?: string; permanent?: boolean }): Promise<unknown>;

@@ -194,7 +194,9 @@ export class MediaRooms {
         // VP8 for browsers, H.264 for what OBS and most hardware encoders send.
         videocodec: 'vp8,h264',
         notify_joining: false,
-        ...(recDir ? { record: true, rec_dir: recDir } : {}),
+        // Recorded rooms ask the publisher for a key frame every 2 s (Janus's fir_freq, sent as
+        // PLI): the replay copies the recorded video, and a player seeks to key frames only.
+        ...(recDir ? { record: true, rec_dir: recDir, fir_freq: 2 } : {}),
       }),
     );
     // Conditional on what was read: an instance that placed the room meanwhile wins.
