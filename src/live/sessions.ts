@@ -1,7 +1,8 @@
+import { badCursor, decodeCursor, encodeCursor } from '../contract/cursors.js';
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import { DomainError, invalid, notFound, unauthorized } from '../contract/errors.js';
+import { invalid, notFound, unauthorized } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
 import type { ChatState, LiveSession, SessionPage } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
@@ -336,17 +337,3 @@ export class Sessions {
     };
   }
 }
-
-/** Cursors are opaque to clients: the id of the last session of a page, base64url-encoded. */
-function encodeCursor(id: string): string {
-  return Buffer.from(id).toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!isSessionId(id)) throw badCursor();
-  return id;
-}
-
-const badCursor = () =>
-  new DomainError('bad_cursor', 'cursor is not one this server issued; start again without it');

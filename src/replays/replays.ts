@@ -1,8 +1,9 @@
+import { badCursor, decodeCursor, encodeCursor } from '../contract/cursors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import type { RecordingConfig } from '../config.js';
-import { DomainError, forbidden, notFound } from '../contract/errors.js';
+import { forbidden, notFound } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
 import type { Replay, ReplayPage, ReplaySegment, ReplayStatus } from '../contract/replays.js';
 import type { LiveSession } from '../contract/rest.js';
@@ -237,17 +238,3 @@ function parseTimeline(raw: string | null): ReplaySegment[] {
     return [];
   }
 }
-
-/** Cursors are opaque: the session id of a page's last replay, base64url-encoded. */
-function encodeCursor(id: string): string {
-  return Buffer.from(id).toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!isSessionId(id)) throw badCursor();
-  return id;
-}
-
-const badCursor = () =>
-  new DomainError('bad_cursor', 'cursor is not one this server issued; start again without it');
