@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { RunningApp } from './support/app.js';
@@ -208,7 +208,7 @@ describe('a GStreamer (webrtcbin) WHIP client publishing with a stream key', { s
   }
 
   for (const codec of ['h264', 'vp8'] as const) {
-    it(`publishes ${codec.toUpperCase()} + Opus to a new session titled by the key; a browser plays it`, async () => {
+    it(`publishes ${codec.toUpperCase()} + Opus to a new session titled by the key; a browser plays it, then its replay`, async () => {
       const vendor = await register(server.baseUrl, 'vendor');
       const title = `GStreamer ${codec}`;
       const created = await call(server.baseUrl, 'POST', '/me/stream-keys', {
@@ -220,8 +220,8 @@ describe('a GStreamer (webrtcbin) WHIP client publishing with a stream key', { s
       const logFile = `${stack.net.dir}/whip-client-${codec}.log`;
       const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-3000) : '(no log)');
       const child = startWhipClient(created.body.key, VIDEO[codec], logFile);
+      let sessionId = '';
       try {
-        let sessionId = '';
         await eventually(
           async () => {
             if (child.exitCode !== null) throw new Error(`the WHIP client exited early:\n${log()}`);
@@ -279,6 +279,40 @@ describe('a GStreamer (webrtcbin) WHIP client publishing with a stream key', { s
         "the client's handle is gone from Janus",
         10_000,
       );
+
+      // The recorded session becomes a replay in the container its codec plays in.
+      await call(server.baseUrl, 'POST', `/live/sessions/${sessionId}/end`, { token: vendor.token });
+      let replay: { status: string; url: string; content_type: string; error: string | null } | undefined;
+      await eventually(
+        async () => {
+          replay = (await call(server.baseUrl, 'GET', `/live/sessions/${sessionId}/replay`)).body;
+          if (replay?.status === 'failed') throw new Error(`the replay failed: ${replay.error}`);
+          return replay?.status === 'ready';
+        },
+        'the replay is ready',
+        60_000,
+      );
+      assert.equal(replay?.content_type, codec === 'h264' ? 'video/mp4' : 'video/webm');
+      const media = await fetch(`${server.baseUrl}${replay?.url}`, {
+        headers: { authorization: `Bearer ${vendor.token}` },
+      });
+      assert.equal(media.status, 200);
+      const file = `${stack.net.dir}/replay-${codec}`;
+      writeFileSync(file, Buffer.from(await media.arrayBuffer()));
+      const streams = execFileSync('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=codec_name',
+        '-of',
+        'csv=p=0',
+        file,
+      ])
+        .toString()
+        .trim()
+        .split('\n')
+        .sort();
+      assert.deepEqual(streams, codec === 'h264' ? ['aac', 'h264'] : ['opus', 'vp8']);
     });
   }
 });
