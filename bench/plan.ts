@@ -20,6 +20,8 @@ export interface Plan {
   notesPath: string;
   /** The last soak's report (npm run soak), appended to every RESULTS.md. */
   soakPath: string;
+  /** The last replay benchmark's report (npm run bench:replays), appended like the media run's. */
+  replaysPath: string;
   chartsDir: string;
   /** Charts as RESULTS.md links them (relative to reportPath). */
   chartsLink: string;
@@ -109,6 +111,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       reportPath: `${outDir}/RESULTS.md`,
       notesPath: `${BENCH}notes.md`,
       soakPath: `${BENCH}SOAK.md`,
+      replaysPath: `${BENCH}out/quick/REPLAYS.md`,
       chartsDir: `${outDir}/charts`,
       chartsLink: 'charts',
       targets: TARGETS,
@@ -139,6 +142,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     reportPath: partial ? `${outDir}/RESULTS.md` : `${BENCH}RESULTS.md`,
     notesPath: `${BENCH}notes.md`,
     soakPath: `${BENCH}SOAK.md`,
+    replaysPath: `${BENCH}REPLAYS.md`,
     chartsDir: partial ? `${outDir}/charts` : `${BENCH}charts`,
     chartsLink: 'charts',
     targets: TARGETS,

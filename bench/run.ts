@@ -44,14 +44,10 @@ async function main(): Promise<number> {
     const charts = writeCharts(saved, target.chartsDir);
     writeFileSync(
       target.reportPath,
-      renderMarkdown(
-        saved,
-        charts,
-        target.chartsLink,
-        target.notesPath,
-        target.soakPath,
+      renderMarkdown(saved, charts, target.chartsLink, target.notesPath, target.soakPath, [
         target.media.reportPath,
-      ),
+        target.replaysPath,
+      ]),
     );
     console.log(`rendered ${target.reportPath} and ${charts.length} charts from ${render}`);
     return 0;
@@ -192,7 +188,10 @@ async function main(): Promise<number> {
   const charts = writeCharts(results, plan.chartsDir);
   writeFileSync(
     plan.reportPath,
-    renderMarkdown(results, charts, plan.chartsLink, plan.notesPath, plan.soakPath, plan.media.reportPath),
+    renderMarkdown(results, charts, plan.chartsLink, plan.notesPath, plan.soakPath, [
+      plan.media.reportPath,
+      plan.replaysPath,
+    ]),
   );
   log(`wrote ${plan.reportPath} and ${charts.length} charts in ${plan.chartsDir}; load ${results.loadAfter}`);
   if (results.errors.length) {

@@ -66,7 +66,8 @@ export function renderMarkdown(
   chartsLink: string,
   notesFile?: string,
   soakFile?: string,
-  mediaFile?: string,
+  /** Reports of separate runs (the media and replay benchmarks), appended a heading level down. */
+  includedReports: (string | undefined)[] = [],
 ): string {
   const notes = notesFor(results, notesFile);
   const out: string[] = [];
@@ -380,14 +381,17 @@ export function renderMarkdown(
   if (soakFile && existsSync(soakFile)) {
     out.push(readFileSync(soakFile, 'utf8').trim().replace(/^# /, '## '), '');
   }
-  // So is the media run (npm run bench -- --only=media, bench/MEDIA.md): headings one level down.
-  if (mediaFile && existsSync(mediaFile)) {
-    out.push(
-      readFileSync(mediaFile, 'utf8')
-        .trim()
-        .replace(/^(#+) /gm, '#$1 '),
-      '',
-    );
+  // So are the media run (npm run bench -- --only=media, bench/MEDIA.md) and the replay run
+  // (npm run bench:replays, bench/REPLAYS.md): their headings one level down.
+  for (const file of includedReports) {
+    if (file && existsSync(file)) {
+      out.push(
+        readFileSync(file, 'utf8')
+          .trim()
+          .replace(/^(#+) /gm, '#$1 '),
+        '',
+      );
+    }
   }
   return out.join('\n');
 }

@@ -23,6 +23,8 @@ export interface MediaStackOptions {
   janusServers?: number;
   /** Start coturn and mint credentials for it (TURN_URLS, TURN_SECRET). */
   turn?: boolean;
+  /** More environment for the server (RECORDINGS_DIR, REPLAY_JOBS, …). */
+  env?: Record<string, string>;
 }
 
 /** The api_secret every Janus of a stack shares (JANUS_API_SECRET is one value). */
@@ -48,6 +50,7 @@ export async function startMediaStack(options: MediaStackOptions = {}): Promise<
         JANUS_URLS: janus.map((j) => j.url).join(','),
         JANUS_API_SECRET: API_SECRET,
         ...(turn ? { TURN_URLS: turn.urls.join(','), TURN_SECRET } : {}),
+        ...options.env,
       },
     });
     stack.server = server;
