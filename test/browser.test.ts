@@ -14,7 +14,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
 import { call, goLive, register as registerByApi } from './support/http.js';
-import { buildWebIfStale, CHROMIUM_ARGS } from './support/browser.js';
+import { buildWebIfStale, CHROMIUM_ARGS, goLiveInStudio } from './support/browser.js';
 import { REPO_ROOT } from './support/server-process.js';
 import { CHROMIUM, needsChromium } from './support/services.js';
 
@@ -107,20 +107,6 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     await page.getByTestId('login-submit').click();
   }
 
-  /** Fills in a title and presses Go live once the camera is ready; returns the session id. */
-  async function goLiveInStudio(page: Page, title: string): Promise<string> {
-    await page.getByTestId('session-title').fill(title);
-    await page.waitForFunction(
-      () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
-      undefined,
-      WAIT,
-    );
-    await page.getByTestId('go-live').click();
-    await page.getByTestId('end-live').waitFor({ state: 'visible', ...WAIT });
-    await page.waitForURL(/#\/studio\/[^/]+$/, WAIT);
-    return decodeURIComponent(page.url().split('/').pop()!);
-  }
-
   /** The local camera preview shows frames. */
   async function assertPreview(page: Page): Promise<void> {
     await page.waitForFunction(
@@ -160,7 +146,7 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     // 1. The vendor registers and goes live.
     const vendor = await openBrowser('dark');
     await register(vendor, 'vendor', 'Ada Vendor');
-    await goLiveInStudio(vendor, title);
+    await goLiveInStudio(vendor, title, WAIT);
     await assertPreview(vendor);
 
     // Two viewers register and open the session from the lobby.
@@ -319,7 +305,7 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     const title = 'Two devices, one stream';
     const first = await openBrowser();
     const email = await register(first, 'vendor', 'Ida Vendor');
-    const sessionId = await goLiveInStudio(first, title);
+    const sessionId = await goLiveInStudio(first, title, WAIT);
 
     // Others went live since, so the stream is on the second page of /live/sessions/active.
     const other = await registerByApi(server.baseUrl, 'vendor', 'Busy Vendor');

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningApp } from './support/app.js';
-import { buildWebIfStale } from './support/browser.js';
+import { buildWebIfStale, goLiveInStudio } from './support/browser.js';
 import { call, register } from './support/http.js';
 import { JanusProbe, playFromPage } from './support/media-clients.js';
 import { needsMedia, turnCredentials, type CoturnProcess, type JanusProcess } from './support/media-net.js';
@@ -172,16 +172,7 @@ describe('live video through the media server in the web app', { skip }, () => {
   it('a vendor goes live from the studio and three viewers, each in their own browser, play the video', async () => {
     const vendor = await register(server.baseUrl, 'vendor', 'Ada Vendor');
     ({ page: studio } = await open(vendor, '#/studio', { recordPeerConnections: true }));
-    await studio.getByTestId('session-title').fill('Through the media server');
-    await studio.waitForFunction(
-      () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
-      undefined,
-      WAIT,
-    );
-    await studio.getByTestId('go-live').click();
-    await studio.getByTestId('end-live').waitFor({ state: 'visible', ...WAIT });
-    await studio.waitForURL(/#\/studio\/[^/]+$/, WAIT);
-    sessionId = decodeURIComponent(studio.url().split('/').pop()!);
+    sessionId = await goLiveInStudio(studio, 'Through the media server', WAIT);
     await studioSending(studio);
 
     await Promise.all([openViewer(), openViewer(), openViewer()]);

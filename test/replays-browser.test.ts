@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
-import { buildWebIfStale } from './support/browser.js';
+import { buildWebIfStale, goLiveInStudio } from './support/browser.js';
 import { call, register } from './support/http.js';
 import { createMediaNet, needsMedia, type MediaNet } from './support/media-net.js';
 import { needsPostgres } from './support/services.js';
@@ -197,16 +197,8 @@ describe('replays in the web app', { skip, timeout: 180_000 }, () => {
     const vendor = await register(server.baseUrl, 'vendor', 'Ada Vendor');
     const viewer = await register(server.baseUrl, 'user', 'Vic Viewer');
     studio = await open(vendor, '#/studio', RECORD_CONNECTED);
-    await studio.getByTestId('session-title').fill('Recorded for the replay');
     assert.equal(await studio.getByTestId('record-session').isChecked(), true, 'recorded by default');
-    await studio.waitForFunction(
-      () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
-      undefined,
-      WAIT,
-    );
-    await studio.getByTestId('go-live').click();
-    await studio.waitForURL(/#\/studio\/[^/]+$/, WAIT);
-    sessionId = decodeURIComponent(studio.url().split('/').pop()!);
+    sessionId = await goLiveInStudio(studio, 'Recorded for the replay', WAIT);
     const handle = await studio.waitForFunction(
       () => (window as unknown as { __connectedAt?: number }).__connectedAt,
       undefined,

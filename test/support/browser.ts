@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from './server-process.js';
 import { CHROMIUM } from './services.js';
 
@@ -45,4 +45,21 @@ export function buildWebIfStale(): void {
   const built = join(REPO_ROOT, 'dist/web/index.html');
   if (existsSync(built) && statSync(built).mtimeMs >= newest(join(REPO_ROOT, 'web'))) return;
   execFileSync('npm', ['run', 'build:web', '--silent'], { cwd: REPO_ROOT, stdio: 'inherit' });
+}
+
+/**
+ * In the studio: fills in a title and presses Go live once the camera is ready; resolves with the
+ * session id from the page's address.
+ */
+export async function goLiveInStudio(page: Page, title: string, wait: { timeout: number }): Promise<string> {
+  await page.getByTestId('session-title').fill(title);
+  await page.waitForFunction(
+    () => !document.querySelector<HTMLButtonElement>('[data-testid=go-live]')!.disabled,
+    undefined,
+    wait,
+  );
+  await page.getByTestId('go-live').click();
+  await page.getByTestId('end-live').waitFor({ state: 'visible', ...wait });
+  await page.waitForURL(/#\/studio\/[^/]+$/, wait);
+  return decodeURIComponent(page.url().split('/').pop()!);
 }
