@@ -31,6 +31,16 @@ export const SETTLE_MS = 2_000;
  * `<janusDir>/<session id>`), `<dir>/tmp/` the jobs under way, and the storage the finished
  * files. Every path is made from a session id that is a UUID, never from anything else.
  */
+/** What toReplay() reads of a `replays` row (aliased `r`), for the one replay and the list alike. */
+const REPLAY_COLUMNS = [
+  'r.status',
+  'r.duration_seconds',
+  'r.size_bytes',
+  'r.content_type',
+  'r.error',
+  'r.timeline',
+] as const;
+
 export class Replays {
   constructor(
     private readonly db: Kysely<Database>,
@@ -100,15 +110,7 @@ export class Replays {
     const row = await this.db
       .selectFrom('live_sessions as s')
       .leftJoin('replays as r', 'r.session_id', 's.id')
-      .select([
-        's.id',
-        'r.status',
-        'r.duration_seconds',
-        'r.size_bytes',
-        'r.content_type',
-        'r.error',
-        'r.timeline',
-      ])
+      .select(['s.id', ...REPLAY_COLUMNS])
       .where('s.id', '=', sessionId)
       .executeTakeFirst();
     if (!row) throw notFound('Session not found');
@@ -138,15 +140,7 @@ export class Replays {
   async list(limit: number, cursor?: string): Promise<ReplayPage> {
     let query = this.db
       .selectFrom('replays as r')
-      .select([
-        'r.session_id as id',
-        'r.status',
-        'r.duration_seconds',
-        'r.size_bytes',
-        'r.content_type',
-        'r.error',
-        'r.timeline',
-      ])
+      .select(['r.session_id as id', ...REPLAY_COLUMNS])
       .where('r.status', '=', 'ready');
     if (cursor) {
       const after = decodeCursor(cursor);
