@@ -181,7 +181,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     replays,
   );
   app.addHook('onReady', async () => media.start());
-  app.addHook('onClose', async () => media.close());
+  // Before the listener closes, which waits for requests in flight: one waiting on a Janus that
+  // never answers then fails at once (503) instead of holding app.close() forever.
+  app.addHook('preClose', async () => media.close());
   // An instance that hears of an end it did not cause lets go of its own WHIP/WHEP handles.
   liveHub.onSessionEnded((sessionId) => void media.sessionEnded(sessionId, false));
   // Every instance drops its lobby snapshot when any instance starts or ends a session.

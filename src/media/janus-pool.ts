@@ -27,6 +27,15 @@ export interface JanusPoolOptions {
   keepAliveSeconds?: number;
 }
 
+/**
+ * How long a Janus server may take to answer our WebSocket's opening and closing handshakes.
+ * Janus answers both at once; one that does not (stopped, wedged, a dead link) must not hold a
+ * connection attempt, or `app.close()`, for ws's default 30 s. So close() ends within
+ * HANDSHAKE_MS + CLOSE_HANDSHAKE_MS whatever the servers do (docs/hardening.md).
+ */
+const HANDSHAKE_MS = 3_000;
+const CLOSE_HANDSHAKE_MS = 1_000;
+
 /** `ws://10.0.0.2:8188/janus` → `10.0.0.2:8188`. */
 export function serverName(url: string): string {
   return new URL(url).host;
@@ -97,16 +106,21 @@ export class JanusPool {
     return [...this.#servers.values()].map((s) => ({ name: s.name, reachable: s.session !== undefined }));
   }
 
+  /**
+   * Closes every connection, the one being opened too: requests still waiting on Janus fail
+   * ("connection closed") instead of waiting for an answer that may never come. Bounded by
+   * HANDSHAKE_MS + CLOSE_HANDSHAKE_MS.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(
       [...this.#servers.values()].map(async (server) => {
         clearTimeout(server.retry);
-        await server.connecting;
         const { connection } = server;
         server.session = undefined;
         server.connection = undefined;
         await connection?.close().catch(() => {});
+        await server.connecting;
       }),
     );
   }
@@ -125,14 +139,17 @@ export class JanusPool {
         address: { url: server.url, apisecret: this.options.apiSecret },
         retry_time_secs: 1,
         max_retries: 0,
+        ws_options: { handshakeTimeout: HANDSHAKE_MS, closeTimeout: CLOSE_HANDSHAKE_MS },
       });
-      // A wrong api_secret passes the WebSocket handshake and fails here.
-      const session = await connection.create(this.#keepAliveSeconds);
       if (this.#closed) {
         await connection.close().catch(() => {});
         return;
       }
+      // Known before the session exists, so that close() can cut a create() Janus never answers.
       server.connection = connection;
+      // A wrong api_secret passes the WebSocket handshake and fails here.
+      const session = await connection.create(this.#keepAliveSeconds);
+      if (this.#closed) return;
       server.session = session;
       const lost = (why: string) => this.#lost(server, connection as JanodeConnection, why);
       connection.once(Janode.EVENT.CONNECTION_ERROR, () => lost('connection lost'));
@@ -140,7 +157,9 @@ export class JanusPool {
       session.once(Janode.EVENT.SESSION_DESTROYED, () => lost('session destroyed'));
       this.log.info({ janus: server.name }, 'media server connected');
     } catch (error) {
+      if (server.connection === connection) server.connection = undefined;
       await connection?.close().catch(() => {});
+      if (this.#closed) return;
       this.log.warn({ janus: server.name, err: error }, 'media server unreachable; retrying');
       this.#scheduleRetry(server);
     }

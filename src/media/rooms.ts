@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import VideoRoomPlugin, { type VideoRoomHandle } from 'janode/plugins/videoroom';
 import type { FastifyBaseLogger } from 'fastify';
 import type { MediaState } from '../contract/media.js';
-import { unavailable } from '../contract/errors.js';
+import { DomainError, unavailable } from '../contract/errors.js';
 import type { Database } from '../db/schema.js';
 import type { JanusPool } from './janus-pool.js';
 import type { MediaEvents } from './media-events.js';
@@ -160,13 +160,21 @@ export class MediaRooms {
     return new Map(rows.map((row) => [row.server, Number(row.rooms)]));
   }
 
-  /** Runs `use` with a VideoRoom handle on `server`, detached afterwards. */
+  /**
+   * Runs `use` with a VideoRoom handle on `server`, detached afterwards. A server lost meanwhile
+   * (its connection closed under the request, or this instance shutting down) is `unavailable`.
+   */
   async #withHandle<T>(server: string, use: (handle: VideoRoomHandle) => Promise<T>): Promise<T> {
-    const handle = await this.pool.session(server).attach(VideoRoomPlugin);
     try {
-      return await use(handle);
-    } finally {
-      await handle.detach().catch(() => {});
+      const handle = await this.pool.session(server).attach(VideoRoomPlugin);
+      try {
+        return await use(handle);
+      } finally {
+        await handle.detach().catch(() => {});
+      }
+    } catch (error) {
+      if (error instanceof DomainError || this.pool.isReachable(server)) throw error;
+      throw unavailable(`The media server ${server} went away during the request; try again shortly`);
     }
   }
 
