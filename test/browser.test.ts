@@ -11,12 +11,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
 import { call, goLive, register as registerByApi } from './support/http.js';
-import { buildWebIfStale, CHROMIUM_ARGS, goLiveInStudio } from './support/browser.js';
+import { buildWebIfStale, goLiveInStudio, launchPersistentChromium } from './support/browser.js';
 import { REPO_ROOT } from './support/server-process.js';
-import { CHROMIUM, needsChromium } from './support/services.js';
+import { needsChromium } from './support/services.js';
 
 /** Refreshing the README's pictures is a deliberate act; every other run writes to an ignored folder. */
 const updateScreenshots = process.env.UPDATE_SCREENSHOTS === '1';
@@ -67,10 +67,8 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
   async function openBrowser(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
     const profile = mkdtempSync(join(tmpdir(), 'streammeon-chromium-'));
     profiles.push(profile);
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+    const context = await launchPersistentChromium(profile, {
       headless: false, // --headless=new below; Playwright's own flag would pick the old mode
-      args: CHROMIUM_ARGS,
       viewport: { width: 1280, height: 900 },
       colorScheme,
     });

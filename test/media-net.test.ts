@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/browser.js';
 import {
   createMediaNet,
   needsMedia,
@@ -135,7 +136,7 @@ describe('media test network (Janus and coturn in a namespace)', { skip: needsMe
     });
     await new Promise<void>((resolve) => pages.listen(0, net.hostAddress, resolve));
     const origin = `http://${net.hostAddress}:${(pages.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
+    browser = await launchChromium({
       executablePath: net.chromiumExecutable(),
       args: net.chromiumArgs([origin]),
     });
@@ -229,7 +230,7 @@ describe('media test network clean-up', { skip: needsMedia() }, () => {
     const janus = await net.startJanus();
     const turn = await net.startCoturn({ secret: 's' });
     // A browser left open: close() must end it too.
-    const browser = await chromium.launch({
+    const browser = await launchChromium({
       executablePath: net.chromiumExecutable(),
       args: net.chromiumArgs([]),
     });

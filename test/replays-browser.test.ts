@@ -17,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
-import { buildWebIfStale, goLiveInStudio } from './support/browser.js';
+import { buildWebIfStale, goLiveInStudio, launchChromium } from './support/browser.js';
 import { call, register } from './support/http.js';
 import { createMediaNet, needsMedia, type MediaNet } from './support/media-net.js';
 import { needsPostgres } from './support/services.js';
@@ -147,7 +147,7 @@ describe('replays in the web app', { skip, timeout: 180_000 }, () => {
       store: 'postgres',
       env: { JANUS_URLS: janus.url, JANUS_API_SECRET: API_SECRET, RECORDINGS_DIR: recordings },
     });
-    browser = await chromium.launch({
+    browser = await launchChromium({
       executablePath: net.chromiumExecutable(),
       // The replay starts playing by itself, as it does for a viewer who clicked through to it.
       args: [...net.chromiumArgs([server.baseUrl]), '--autoplay-policy=no-user-gesture-required'],

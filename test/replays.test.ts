@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/browser.js';
 import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
@@ -64,7 +65,7 @@ describe('replays of sessions published through Janus', { skip, timeout: 240_000
     });
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
-    browser = await chromium.launch({
+    browser = await launchChromium({
       executablePath: net.chromiumExecutable(),
       args: net.chromiumArgs([server.baseUrl]),
     });

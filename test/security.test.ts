@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Passwords } from '../src/auth/passwords.js';
 import { Users } from '../src/auth/users.js';
 import { openStore } from '../src/db/store.js';
 import { startApp, type RunningApp } from './support/app.js';
+import { launchChromium } from './support/browser.js';
 import { createThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
-import { CHROMIUM, needsChromium, needsPostgres } from './support/services.js';
+import { needsChromium, needsPostgres } from './support/services.js';
 import { SocketPool } from './support/ws.js';
 
 const SECRET = 'security-test-secret-long-enough';
@@ -358,7 +359,7 @@ describe('security', { skip: needsPostgres() }, () => {
   describe('stored HTML in the web app', { skip: needsChromium() }, () => {
     let browser: Browser;
     before(async () => {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+      browser = await launchChromium({ args: ['--no-sandbox', '--disable-gpu'] });
     });
     after(async () => {
       await browser?.close();

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './databases.js';
+import { teardown } from './teardown.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -14,7 +15,7 @@ export interface RunningApp {
   baseUrl: string;
   /** `ws://127.0.0.1:PORT` */
   wsUrl: string;
-  /** Closes the app and drops its database (unless `keepDatabase`). */
+  /** Closes the app and drops its database, each step bounded (teardown.ts). */
   close(): Promise<void>;
 }
 
@@ -54,9 +55,11 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     config,
     baseUrl: `http://${host}:${port}`,
     wsUrl: `ws://${host}:${port}`,
-    async close() {
-      await app.close();
-      await database?.drop();
-    },
+    close: () =>
+      teardown([
+        // A request that never ends (a peer that stopped answering) is cut when the bound passes.
+        { name: 'app.close', run: () => app.close(), force: () => app.server.closeAllConnections() },
+        database && { name: 'database.drop', run: () => database.drop() },
+      ]),
   };
 }

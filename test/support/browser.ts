@@ -1,10 +1,11 @@
 /** Headless Chromium for browser tests, and the built web app it loads. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from 'playwright-core';
 import { REPO_ROOT } from './server-process.js';
 import { CHROMIUM } from './services.js';
+import { boundedStep } from './teardown.js';
 
 /**
  * Flags for Debian's Chromium as root on a machine without network: no sandbox, no GPU, no
@@ -23,9 +24,72 @@ export const CHROMIUM_ARGS = [
   '--use-fake-ui-for-media-stream',
 ];
 
-/** Launches Chromium with CHROMIUM_ARGS. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+/** Pids of this process's own children (Playwright starts Chromium as one, in its own group). */
+function childPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const task of readdirSync(`/proc/${process.pid}/task`)) {
+    try {
+      const children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8');
+      for (const pid of children.split(' ').filter(Boolean)) pids.add(Number(pid));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return pids;
+}
+
+/** SIGKILLs the process groups led by `pids` (Playwright starts Chromium detached: a group). */
+function killGroups(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Launches Chromium (default: CHROMIUM with CHROMIUM_ARGS) whose close() is bounded.
+ *
+ * Playwright's close() waits until every process holding Chromium's output pipes has exited, so
+ * one helper that hangs (a renderer stuck tearing down WebRTC on a loaded machine) holds it, and
+ * the suite's after() hook, forever: that is how test/media-browser.test.ts hung CI (issue 25).
+ * Past TEARDOWN_STEP_MS the browser's process group is SIGKILLed, which is what close() ends
+ * with anyway; the overrun is logged as `teardown: browser.close …` and close() then resolves,
+ * since the browser is gone either way.
+ */
+export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  return boundClose(() => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...options }));
+}
+
+/** launchChromium for a browser with its own profile (`userDataDir`): one person on one device. */
+export function launchPersistentChromium(
+  userDataDir: string,
+  options: Parameters<typeof chromium.launchPersistentContext>[1] = {},
+): Promise<BrowserContext> {
+  return boundClose(() =>
+    chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      ...options,
+    }),
+  );
+}
+
+/** Launches with `launch` and bounds the result's close() (see launchChromium). */
+async function boundClose<T extends Browser | BrowserContext>(launch: () => Promise<T>): Promise<T> {
+  const before = childPids();
+  const launched = await launch();
+  const groups = [...childPids()].filter((pid) => !before.has(pid));
+  const close = launched.close.bind(launched);
+  launched.close = (closeOptions) =>
+    boundedStep({
+      name: 'browser.close',
+      run: () => close(closeOptions),
+      force: () => killGroups(groups),
+    }).catch((error: unknown) => console.error(String(error)));
+  return launched;
 }
 
 /** Newest modification time of the files under `dir`. */

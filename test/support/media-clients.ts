@@ -5,6 +5,7 @@
 import Janode from 'janode';
 import VideoRoomPlugin from 'janode/plugins/videoroom';
 import type { Page } from 'playwright-core';
+import { teardown } from './teardown.js';
 
 export interface PagePublish {
   status: number;
@@ -208,10 +209,13 @@ export class JanusProbe {
 
   static async open(janus: { url: string; apiSecret: string; adminUrl: string; adminSecret: string }) {
     Janode.Logger.setLevel('none');
-    const api = await Janode.connect({ address: { url: janus.url, apisecret: janus.apiSecret } });
+    // Bounded handshakes, so that a Janus that stopped answering cannot hold close() for 30 s.
+    const ws_options = { handshakeTimeout: 3_000, closeTimeout: 1_000 };
+    const api = await Janode.connect({ address: { url: janus.url, apisecret: janus.apiSecret }, ws_options });
     const admin = await Janode.connect({
       address: { url: janus.adminUrl, apisecret: janus.adminSecret },
       is_admin: true,
+      ws_options,
     });
     return new JanusProbe(api, admin as never);
   }
@@ -236,8 +240,11 @@ export class JanusProbe {
     return total;
   }
 
-  async close(): Promise<void> {
-    await this.api.close().catch(() => {});
-    await this.admin.close().catch(() => {});
+  /** Closes both connections, bounded (teardown.ts). */
+  close(): Promise<void> {
+    return teardown([
+      { name: 'janus-probe.api', run: () => this.api.close().catch(() => {}) },
+      { name: 'janus-probe.admin', run: () => this.admin.close().catch(() => {}) },
+    ]);
   }
 }

@@ -3,9 +3,11 @@
  * coturn; our server in SFU mode on the namespace's host-side address; and a Chromium inside the
  * namespace that may load the server's pages.
  */
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startApp, type RunningApp } from './app.js';
+import { launchChromium } from './browser.js';
 import { createMediaNet, type CoturnProcess, type JanusProcess, type MediaNet } from './media-net.js';
+import { teardown } from './teardown.js';
 
 export interface MediaStack {
   net: MediaNet;
@@ -14,7 +16,11 @@ export interface MediaStack {
   turn: CoturnProcess | undefined;
   server: RunningApp;
   browser: Browser;
-  /** Stops the browser, the server, and everything in the namespace; safe after a failed start. */
+  /**
+   * Stops the browser, the server, and everything in the namespace, each step bounded (see
+   * teardown.ts): a step that hangs fails the hook by name, and the namespace still goes.
+   * Safe after a failed start.
+   */
   close(): Promise<void>;
 }
 
@@ -34,11 +40,12 @@ const TURN_SECRET = 'media-stack-turn-secret';
 export async function startMediaStack(options: MediaStackOptions = {}): Promise<MediaStack> {
   const net = await createMediaNet();
   const stack: Partial<MediaStack> & { net: MediaNet } = { net };
-  const close = async () => {
-    await stack.browser?.close().catch(() => undefined);
-    await stack.server?.close();
-    await net.close();
-  };
+  const close = () =>
+    teardown([
+      stack.browser && { name: 'browser.close', run: () => stack.browser?.close() },
+      stack.server && { name: 'server', run: () => stack.server?.close() },
+      { name: 'namespace', run: () => net.close() },
+    ]);
   try {
     const janus: JanusProcess[] = [];
     for (let i = 0; i < (options.janusServers ?? 1); i++)
@@ -54,13 +61,14 @@ export async function startMediaStack(options: MediaStackOptions = {}): Promise<
       },
     });
     stack.server = server;
-    const browser = await chromium.launch({
+    const browser = await launchChromium({
       executablePath: net.chromiumExecutable(),
       args: net.chromiumArgs([server.baseUrl]),
     });
+    stack.browser = browser;
     return { net, janus, turn, server, browser, close };
   } catch (error) {
-    await close();
+    await close().catch((closing: unknown) => console.error(String(closing)));
     throw error;
   }
 }
