@@ -20,6 +20,7 @@ export interface RunningApp {
 }
 
 export interface StartOptions {
+  /** Default: PostgreSQL when DATABASE_URL is set (a throwaway database), else PGlite in memory. */
   store?: StoreKind;
   /** Extra environment for loadConfig (JWT_SECRET, REDIS_URL, …). */
   env?: Record<string, string | undefined>;
@@ -32,10 +33,12 @@ export interface StartOptions {
 
 /** Builds and starts the app the way main.ts does, on a fresh database of the given kind. */
 export async function startApp(options: StartOptions = {}): Promise<RunningApp> {
-  const kind = options.store ?? 'pglite';
+  // PostgreSQL whenever it is configured: a throwaway database costs ~50 ms where PGlite costs
+  // seconds to open and migrate. Suites about PGlite say `store: 'pglite'`.
+  const kind = options.store ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
   let database: ThrowawayDatabase | undefined;
   let databaseUrl = options.databaseUrl;
-  if (kind === 'postgres' && !databaseUrl) {
+  if (kind === 'postgres' && !databaseUrl && !options.deps?.store) {
     database = await createThrowawayDatabase();
     databaseUrl = database.url;
   }
