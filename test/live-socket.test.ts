@@ -304,7 +304,11 @@ describe('/ws/live', () => {
     await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, { token: vendor.token });
     const late = await open(`/ws/live/${session.session_id}?token=${(await register(server.baseUrl)).token}`);
     assert.equal(await late.closeCode(), 4410);
-    assert.equal(late.messages.length, 0, 'no opening events for an ended session');
+    assert.equal(
+      late.messages.length,
+      0,
+      `no opening events for an ended session: ${JSON.stringify(late.messages)}`,
+    );
   });
 
   test('ending the session sends session_ended, then closes every socket with 1000', async () => {

@@ -87,7 +87,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
       ]);
       if (counted) deps.hub.viewsChanged(session.id);
       if (!facts?.is_live) {
-        peer.close(CloseCode.ended, 'Session has ended');
+        peer.refuse(CloseCode.ended, 'Session has ended');
         return;
       }
       deps.hub.seedOffset(session.id, facts.chat.offset);

@@ -165,6 +165,18 @@ export class Peer {
     return true;
   }
 
+  /**
+   * Closes now, ahead of anything held, which is dropped: a socket refused during its opening
+   * (the session ended meanwhile) hears nothing but its close code, not a count broadcast to
+   * the room while its facts were read.
+   */
+  refuse(code: number, reason: string): void {
+    if (this.#backlog && this.limits.tally) this.limits.tally.dropped.not_open += this.#backlog.length;
+    this.#backlog = null;
+    this.#superseded = undefined;
+    this.close(code, reason);
+  }
+
   close(code: number, reason = ''): void {
     if (this.#backlog) {
       this.#backlog.push(code);

@@ -85,7 +85,7 @@ export function signalSocketHandler(deps: SignalSocketDeps) {
       // Admission may have read facts cached before the session ended: read them again now that
       // the room hears the end, as /ws/live does.
       const facts = await deps.directory.lookup(session.id, subscribedAt);
-      if (!facts?.is_live) return me.peer.close(CloseCode.ended, 'Session has ended');
+      if (!facts?.is_live) return me.peer.refuse(CloseCode.ended, 'Session has ended');
       me.peer.sendFirst({ type: 'welcome', peer_id: me.peerId, role });
     } finally {
       me.peer.release();

@@ -119,6 +119,16 @@ describe('Peer.hold and release', () => {
     assert.deepEqual(sentMessages(socket), [1], 'nothing is sent after the close');
   });
 
+  test('refuse while held closes at once and drops what was held: a refused socket hears only its code', () => {
+    const { socket, peer } = peerOn();
+    peer.hold();
+    peer.send(msg(1));
+    peer.refuse(4410, 'Session has ended');
+    assert.equal(socket.closed?.code, 4410);
+    peer.release();
+    assert.deepEqual(sentMessages(socket), []);
+  });
+
   test('a frame relayed to a held peer waits for release', () => {
     const { socket, peer } = peerOn();
     peer.hold();
