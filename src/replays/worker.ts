@@ -182,7 +182,11 @@ export class ReplayWorker {
         signal: both,
       });
       both.throwIfAborted();
+      // The work folder goes before the outcome is recorded: whoever sees the outcome (a
+      // sweep, an operator, a test) never sees the folder of a finished job.
+      const removeWork = () => rm(work, { recursive: true, force: true });
       if (!result) {
+        await removeWork();
         // Nothing reached the recorder: there is no replay.
         await this.db
           .deleteFrom('replays')
@@ -199,6 +203,7 @@ export class ReplayWorker {
       // the session's one key and the row says ready, both only for the holder.
       if (!(await this.#renew(job))) throw new Error('the job is no longer held by this instance');
       await this.replays.storage.put(key, result.file);
+      await removeWork();
       const ready = await this.db
         .updateTable('replays')
         .set({
@@ -236,6 +241,7 @@ export class ReplayWorker {
     } catch (error) {
       // Stopping: the lease stands, and the job comes due again after it, elsewhere.
       if (signal.aborted || lost.signal.aborted) return;
+      await rm(work, { recursive: true, force: true }).catch(() => undefined);
       const permanent = error instanceof UnusableRecording;
       const reason = error instanceof Error ? error.message : String(error);
       const giveUp = permanent || job.attempts >= MAX_ATTEMPTS;
