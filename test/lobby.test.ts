@@ -69,6 +69,17 @@ describe('the lobby snapshot', () => {
     assert.equal(await again.text(), '');
   });
 
+  test('an error has no ETag and is never answered 304', async () => {
+    for (const query of ['?limit=0', '?limit=abc', '?cursor=!!!']) {
+      const refused = await fetch(`${server.baseUrl}${ACTIVE}${query}`);
+      assert.ok(refused.status === 400 || refused.status === 422, `${query}: ${refused.status}`);
+      assert.equal(refused.headers.get('etag'), null, query);
+      const again = await fetch(`${server.baseUrl}${ACTIVE}${query}`, { headers: { 'if-none-match': '*' } });
+      assert.equal(again.status, refused.status, query);
+      assert.match(await again.text(), /"detail"/);
+    }
+  });
+
   test('the ETag stays while only live durations tick, so a later poll still gets 304', async () => {
     const first = await call(server.baseUrl, 'GET', ACTIVE);
     await sleep(2_100);
@@ -150,9 +161,12 @@ describe('the lobby snapshot turned off (LOBBY_SNAPSHOT_MS=0)', () => {
     const counted = await countedStore();
     const server = await startApp({ deps: { store: counted.store }, env: { LOBBY_SNAPSHOT_MS: '0' } });
     try {
-      await call(server.baseUrl, 'GET', ACTIVE);
+      const first = await call(server.baseUrl, 'GET', ACTIVE);
       counted.reset();
-      await call(server.baseUrl, 'GET', ACTIVE);
+      const again = await fetch(`${server.baseUrl}${ACTIVE}`, {
+        headers: { 'if-none-match': first.headers.get('etag')! },
+      });
+      assert.equal(again.status, 304, 'still revalidated by its ETag');
       assert.ok(counted.queries() > 0);
     } finally {
       await server.close();

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import etag from '@fastify/etag';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { SessionPageSchema } from '../../contract/rest.js';
 import type { Sessions } from '../../live/sessions.js';
-import type { LobbySnapshot } from '../lobby-snapshot.js';
+import { etagOf, type LobbySnapshot } from '../lobby-snapshot.js';
 import { errorResponses } from '../schemas.js';
 
 export interface LobbyRoutesOptions {
@@ -16,14 +15,14 @@ export interface LobbyRoutesOptions {
 /**
  * `GET /live/sessions/active`, the route every lobby polls. Answered from the shared snapshot
  * with an `ETag`; a request whose `If-None-Match` names it gets 304 with no body and no database
- * query (@fastify/etag compares; the tag is the snapshot's, computed once per page).
+ * query (the tag is the snapshot's, computed once per page). Only a page is tagged: an error
+ * (a bad limit or cursor) has no ETag and is never answered 304.
  */
 export const lobbyRoutes: FastifyPluginAsync<LobbyRoutesOptions> = async (
   fastify,
   { sessions, snapshot },
 ) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  await app.register(etag);
   app.get(
     '/live/sessions/active',
     {
@@ -47,15 +46,26 @@ export const lobbyRoutes: FastifyPluginAsync<LobbyRoutesOptions> = async (
     },
     async (request, reply) => {
       const { limit, cursor } = request.query;
-      if (!snapshot) return sessions.listActive(limit, cursor);
+      const ifNoneMatch = request.headers['if-none-match'];
+      const raw = (reply as FastifyReply).header('cache-control', 'no-cache');
+      if (!snapshot) {
+        const read = await sessions.listActive(limit, cursor);
+        const tag = etagOf(read);
+        raw.header('etag', tag);
+        return namesTag(ifNoneMatch, tag) ? raw.code(304).send() : read;
+      }
       const page = await snapshot.get(limit, cursor, (read) => reply.serialize(read) as string);
+      raw.header('etag', page.etag);
+      if (namesTag(ifNoneMatch, page.etag)) return raw.code(304).send();
       // The body is already JSON of the 200 schema: sent as it is, not serialized again.
-      const raw = reply as FastifyReply;
-      return raw
-        .header('etag', page.etag)
-        .header('cache-control', 'no-cache')
-        .type('application/json; charset=utf-8')
-        .send(page.body);
+      return raw.type('application/json; charset=utf-8').send(page.body);
     },
   );
 };
+
+/** Whether an If-None-Match header names `etag` (RFC 9110's weak comparison; `*` names any). */
+export function namesTag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
+}
