@@ -302,6 +302,19 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
       }
     });
 
+    test('invisible characters inside a term do not hide it: zero-width, soft hyphen, word joiner, BOM', async () => {
+      const { vendor, viewer, id } = await chat();
+      await api('PUT', '/me/blocked-terms', vendor.token, { terms: ['scam'] });
+      const hidden = ['sc\u200bam', 'sc\u200dam', 's\u00adcam', 'sc\u2060am', 's\u200ccam', 'sca\ufeffm'];
+      for (const message of hidden) {
+        assert.equal((await comment(id, viewer, message)).status, 422, JSON.stringify(message));
+      }
+      const socket = await watch(id, viewer.token);
+      socket.send({ type: 'comment', message: 'sc\u200bam' });
+      assert.equal((await socket.waitForType('error')).code, 'blocked_term');
+      assert.deepEqual((await api('GET', `/live/sessions/${id}/comments`)).body.items, []);
+    });
+
     test('terms match whole words: an innocent word that contains one is accepted', async () => {
       const { vendor, viewer, id } = await chat();
       await api('PUT', '/me/blocked-terms', vendor.token, { terms: ['ass'] });
