@@ -364,6 +364,23 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
       assert.ok(unpinned.offset > deleted.offset);
     });
 
+    test('ids in upper case are the same ids: pin and delete by an upper-case comment id unpin it', async () => {
+      const { vendor, viewer, id } = await chat();
+      const watcher = await watch(id, viewer.token);
+      const posted = await comment(id, viewer, 'pinned, then deleted in capitals');
+      const upper = String(posted.body.id).toUpperCase();
+      const pinned = await api('PUT', `/live/sessions/${id.toUpperCase()}/pin`, vendor.token, {
+        comment_id: upper,
+      });
+      assert.equal(pinned.status, 200);
+      assert.equal(pinned.body.id, posted.body.id, 'the pin names the comment in its one spelling');
+      assert.equal((await api('DELETE', `/live/sessions/${id}/comments/${upper}`, vendor.token)).status, 204);
+      await watcher.waitForType('comment_deleted');
+      await watcher.waitForType('comment_unpinned');
+      const later = await watch(id, (await register(server.baseUrl)).token);
+      assert.equal(later.ofType('session_info')[0].pinned, null, 'no pin left on the deleted comment');
+    });
+
     test("viewers cannot pin, nor can another vendor's moderator", async () => {
       const { viewer, id } = await chat();
       const posted = await comment(id, viewer, 'x');
