@@ -4,7 +4,7 @@
  * - The **media lane** runs the suites that drive Chromium, Janus or FFmpeg (CPU-heavy, and
  *   sensitive to sharing the CPU with each other), then helps with the rest; the **services
  *   lane** runs everything else (HTTP, WebSockets, PostgreSQL, Redis, unit tests). Each file runs
- *   in its own process.
+ *   in its own process. A suite that measures the machine (ALONE) runs with nothing beside it.
  * - Each file has FILE_TIMEOUT_MS (TEST_FILE_TIMEOUT_MS overrides it): a file that hangs fails
  *   with the tests still running named, and the lane goes on with its next file.
  * - It prints one line per file as it ends, every failure in full, the file that was running
@@ -24,6 +24,13 @@ import { REPO_ROOT } from './support/server-process.js';
  * times that never flakes, and a hang still fails in minutes instead of at CI's 90-minute limit.
  */
 const FILE_TIMEOUT_MS = Number(process.env.TEST_FILE_TIMEOUT_MS ?? 5 * 60_000);
+
+/**
+ * Suites that measure what the machine does (media-browser compares the studio's upload with one
+ * and three viewers, which an encoder sharing the CPU with another suite skews): they run with
+ * nothing beside them.
+ */
+const ALONE = /^test\/media-browser\.test\.ts$/;
 
 /** Suites that drive a browser, Janus or FFmpeg: the media lane. */
 const MEDIA_LANE = /^test\/(media-|replays|browser|agora-browser|moderation-browser|security)/;
@@ -92,10 +99,40 @@ async function runFile(file: string): Promise<FileResult> {
   );
 }
 
+/**
+ * What the lanes share: the files running now, and the one running alone (ALONE), which the
+ * other lane waits for before it starts its next file.
+ */
+interface Lanes {
+  running: Set<Promise<FileResult>>;
+  alone: Promise<FileResult> | undefined;
+}
+
+/** Runs `file` alone (once the other lane's file ended) or beside the other lane. */
+async function runInTurn(file: string, lanes: Lanes): Promise<FileResult> {
+  while (lanes.alone) await lanes.alone;
+  if (ALONE.test(file)) {
+    const others = [...lanes.running];
+    lanes.alone = Promise.allSettled(others).then(() => runFile(file));
+    try {
+      return await lanes.alone;
+    } finally {
+      lanes.alone = undefined;
+    }
+  }
+  const running = runFile(file);
+  lanes.running.add(running);
+  try {
+    return await running;
+  } finally {
+    lanes.running.delete(running);
+  }
+}
+
 /** Runs the files `take` hands out, one at a time, until it has none left. */
-async function runLane(name: string, take: () => string | undefined, results: FileResult[]): Promise<void> {
+async function runLane(name: string, take: () => string | undefined, lanes: Lanes, results: FileResult[]) {
   for (let file = take(); file !== undefined; file = take()) {
-    const result = await runFile(file);
+    const result = await runInTurn(file, lanes);
     results.push(result);
     printResult(name, result);
   }
@@ -118,9 +155,10 @@ async function main(): Promise<number> {
     services: files.filter((file) => !MEDIA_LANE.test(file)),
   };
   const results: FileResult[] = [];
+  const lanes: Lanes = { running: new Set(), alone: undefined };
   await Promise.all([
-    runLane('media', () => queue.media.shift() ?? queue.services.pop(), results),
-    runLane('services', () => queue.services.shift(), results),
+    runLane('media', () => queue.media.shift() ?? queue.services.pop(), lanes, results),
+    runLane('services', () => queue.services.shift(), lanes, results),
   ]);
   const seconds = Math.round((Date.now() - startedAt) / 1000);
   const sum = (key: 'passed' | 'failed' | 'skipped' | 'todo') =>
