@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { retryWindowMs } from '../src/webhooks/dispatcher.js';
 import { signatureHeader, verifySignature } from '../src/webhooks/signature.js';
+import { teardown } from './support/teardown.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
 import { createThrowawayDatabase, quickDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
@@ -406,8 +407,11 @@ describe('webhooks across instances', { skip: needsPostgres() }, () => {
       }
       assert.ok(Math.max(...timings) < 1_000, `POST …/end took ${timings.map(Math.round).join(', ')} ms`);
     } finally {
-      await server.close();
-      await receiver.down();
+      // Both, even when the app's close overran: a receiver left up holds the file open.
+      await teardown([
+        { name: 'app', run: () => server.close() },
+        { name: 'receiver', run: () => receiver.down() },
+      ]);
     }
   });
 });

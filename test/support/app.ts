@@ -7,6 +7,9 @@ import { teardown } from './teardown.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
+/** The bound on one app's close in a test (teardown.ts). */
+const APP_CLOSE_MS = 20_000;
+
 /** A listening app on a random port, with its own fresh database. */
 export interface RunningApp {
   app: FastifyInstance;
@@ -61,7 +64,14 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
     close: () =>
       teardown([
         // A request that never ends (a peer that stopped answering) is cut when the bound passes.
-        { name: 'app.close', run: () => app.close(), force: () => app.server.closeAllConnections() },
+        // Twice main.ts's own 9 s shutdown deadline: an app may legitimately take seconds to
+        // drain sockets, Janus and webhooks, and only one that never ends is a failure.
+        {
+          name: 'app.close',
+          run: () => app.close(),
+          force: () => app.server.closeAllConnections(),
+          ms: APP_CLOSE_MS,
+        },
         database && { name: 'database.drop', run: () => database.drop() },
       ]),
   };
