@@ -43,7 +43,8 @@ export async function startMediaStack(options: MediaStackOptions = {}): Promise<
   const close = () =>
     teardown([
       stack.browser && { name: 'browser.close', run: () => stack.browser?.close() },
-      stack.server && { name: 'server', run: () => stack.server?.close() },
+      // Bounded inside (startApp's app.close); this outer bound only backs it up.
+      stack.server && { name: 'server', run: () => stack.server?.close(), ms: 30_000 },
       { name: 'namespace', run: () => net.close() },
     ]);
   try {
