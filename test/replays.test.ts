@@ -223,7 +223,11 @@ describe('replays of sessions published through Janus', { skip, timeout: 240_000
     assert.deepEqual(held[0], { status: 'processing', leased: true }, 'killed with the job leased');
 
     const second = await startWorker();
-    const replay = await waitFor('the interrupted job', statusIs(killed, 'ready'), 60_000);
+    const replay = await waitFor('the interrupted job', statusIs(killed, 'ready'), 60_000).catch(
+      (error: unknown) => {
+        throw new Error(`${(error as Error).message}; the worker said:\n${second.output()}`);
+      },
+    );
     assert.equal(replay.content_type, 'video/webm');
     assert.equal(replay.timeline.length, 4, 'four publishers, four segments');
     const { rows } = await db.query('select attempts from replays where session_id = $1', [killed]);

@@ -409,7 +409,9 @@ describe('webhooks across instances', { skip: needsPostgres() }, () => {
     } finally {
       // Both, even when the app's close overran: a receiver left up holds the file open.
       await teardown([
-        { name: 'app', run: () => server.close() },
+        // server.close() bounds its own steps (app.close 20 s, database.drop 10 s): this one only
+        // backs them up.
+        { name: 'app', run: () => server.close(), ms: 35_000 },
         { name: 'receiver', run: () => receiver.down() },
       ]);
     }

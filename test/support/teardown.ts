@@ -50,7 +50,11 @@ export async function boundedStep(step: TeardownStep): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
-  console.error(`teardown: ${step.name} did not finish within ${ms} ms; force-stopping it`);
+  // What the step may be waiting on (sockets, timers, child processes): the first clue to why.
+  console.error(
+    `teardown: ${step.name} did not finish within ${ms} ms; force-stopping it; ` +
+      `pending: ${process.getActiveResourcesInfo().join(', ')}`,
+  );
   if (step.force) {
     const forced = Promise.resolve()
       .then(step.force)
