@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
 import { DomainError, invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
 import { MAX_COMMENT_LENGTH } from '../contract/limits.js';
+import type { CommentMessage } from '../contract/live-protocol.js';
 import type { Comment } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { unstorableText } from '../db/storable-text.js';
 import { findBlockedTerm } from './blocked-terms.js';
 import type { ChatLog } from './chat-log.js';
+import { Batches } from './batches.js';
 import type { LiveEvents } from './events.js';
 
 export type { Comment };
@@ -29,22 +31,39 @@ export function characterCount(text: string): number {
   return count;
 }
 
-/** Posting and reading comments of live sessions. */
+/** A comment that passed the checks needing no database, waiting for its session's batch. */
+interface PendingComment {
+  author: { id: UserId; name: string };
+  message: string;
+  /** Set once accepted into a batch. */
+  id?: string;
+  resolve(comment: Comment): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Posting and reading comments of live sessions. Comments of one session that arrive together
+ * are written together (batches.ts): one transaction and one lock per batch, not per comment.
+ */
 export class Comments {
+  readonly #batches: Batches<PendingComment>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly events: LiveEvents,
     private readonly clock: Clock,
     private readonly log: ChatLog,
     private readonly gate?: CommentGate,
-  ) {}
+  ) {
+    this.#batches = new Batches((sessionId, batch) => this.#write(sessionId, batch));
+  }
 
   /**
    * Stores a comment and, once it is committed, hands it to the realtime layer. The message is
    * trimmed and must then hold 1–1000 characters (Unicode code points, as the original counted).
    * The chat's rules apply: the author may not be banned from the vendor's chat, must respect
    * slow mode (vendor and moderators exempt) and may not use a blocked term. 404 for an unknown
-   * session, 409 for an ended one.
+   * session, 409 for an ended one. Resolves once the comment is committed.
    */
   async post(sessionId: string, author: { id: UserId; name: string }, rawMessage: string): Promise<Comment> {
     // Every attempt counts against the budget, valid or not: it protects the database and the
@@ -64,115 +83,96 @@ export class Comments {
     if (unstorable) throw invalid(['body', 'message'], `message ${unstorable}`);
     if (!isSessionId(sessionId)) throw notFound('Session not found');
 
+    return new Promise<Comment>((resolve, reject) =>
+      this.#batches.add(sessionId, { author, message, resolve, reject }),
+    );
+  }
+
+  /**
+   * Writes one batch of a session's comments in one transaction: the session row's lock (which
+   * orders them among the session's events and makes an end in progress finish first), the
+   * chat's rules for these authors in the same statement, then the accepted comments and their
+   * chat events with a block of offsets in one statement. Each settles once committed (or
+   * refused), and the accepted reach the realtime layer in offset order.
+   */
+  async #write(sessionId: string, batch: PendingComment[]): Promise<void> {
     const now = new Date(this.clock.now());
-    const { message: posted } = await this.db
-      .transaction()
-      .execute(async (trx) => {
-        // One statement takes the session row's lock (ordering this comment among the session's
-        // events, and making an end in progress finish first: then is_live is false) and the next
-        // offset, and reads the chat's rules for this author.
-        const chat = await trx
-          .updateTable('live_sessions as s')
-          .set({ last_offset: sql<number>`s.last_offset + 1` })
-          .where('s.id', '=', sessionId)
-          .where('s.is_live', '=', true)
-          .returning((eb) => [
-            's.last_offset',
-            's.vendor_id',
-            's.slow_mode_seconds',
-            eb
-              .selectFrom('bans as b')
-              .select(sql<boolean>`true`.as('banned'))
-              .whereRef('b.vendor_id', '=', 's.vendor_id')
-              .where('b.user_id', '=', author.id)
-              .where((w) => w.or([w('b.until', 'is', null), w('b.until', '>', now)]))
-              .as('banned'),
-            eb
-              .selectFrom('bans as b')
-              .select('b.until')
-              .whereRef('b.vendor_id', '=', 's.vendor_id')
-              .where('b.user_id', '=', author.id)
-              .as('banned_until'),
-            eb
-              .selectFrom('moderators as m')
-              .select(sql<boolean>`true`.as('moderator'))
-              .whereRef('m.vendor_id', '=', 's.vendor_id')
-              .where('m.user_id', '=', author.id)
-              .as('moderator'),
-            eb
-              .selectFrom('blocked_terms as t')
-              .select(sql<string[]>`coalesce(array_agg(t.term), '{}')`.as('terms'))
-              .whereRef('t.vendor_id', '=', 's.vendor_id')
-              .as('blocked_terms'),
-          ])
-          .executeTakeFirst();
-        if (!chat) {
-          const exists = await trx
-            .selectFrom('live_sessions')
-            .select('id')
-            .where('id', '=', sessionId)
-            .executeTakeFirst();
-          throw exists
-            ? sessionEnded('Session has ended; comments are closed')
-            : notFound('Session not found');
+    let accepted: CommentMessage[];
+    try {
+      accepted = await this.db.transaction().execute(async (trx) => {
+        const chat = await lockChat(trx, sessionId, batch, now);
+        const lastAt = await lastCommentTimes(trx, sessionId, batch, chat);
+        const messages: CommentMessage[] = [];
+        for (const pending of batch) {
+          const refusal = refusalOf(pending, chat, lastAt, now);
+          if (refusal) {
+            pending.reject(refusal);
+            continue;
+          }
+          lastAt.set(String(pending.author.id), now);
+          messages.push(this.#message(sessionId, pending, now, chat.last_offset + messages.length + 1));
         }
-        if (chat.banned) throw banned(chat.banned_until);
-        if (findBlockedTerm(message, chat.blocked_terms ?? [])) {
-          throw new DomainError(
-            'blocked_term',
-            'This comment contains a word or phrase the host does not allow; it was not posted',
-            { field: ['body', 'message'] },
-          );
-        }
-        const exempt = chat.moderator || String(chat.vendor_id) === String(author.id);
-        if (!exempt && chat.slow_mode_seconds > 0) {
-          // Read after the lock, in a statement of its own: the one that waited for the lock
-          // reads the rest from its older snapshot, and could miss this author's comment in a
-          // second tab that held the lock.
-          const { last } = await trx
-            .selectFrom('comments')
-            .select((c) => c.fn.max('created_at').as('last'))
-            .where('session_id', '=', sessionId)
-            .where('user_id', '=', author.id)
-            .executeTakeFirstOrThrow();
-          const waitMs = last ? last.getTime() + chat.slow_mode_seconds * 1000 - now.getTime() : 0;
-          if (waitMs > 0) throw slowMode(chat.slow_mode_seconds, waitMs);
-        }
-        const posted = {
-          type: 'comment' as const,
-          id: randomUUID(),
-          session_id: sessionId,
-          user_id: author.id,
-          user_name: author.name,
-          message,
-          ts: now.toISOString(),
-          offset: chat.last_offset,
-        };
-        // The comment and its chat event in one statement.
-        const event = this.log.eventRow(sessionId, posted);
-        await trx
-          .with('comment', (db) =>
-            db.insertInto('comments').values({
-              id: posted.id,
-              session_id: sessionId,
-              user_id: author.id,
-              message,
-              created_at: now,
-              event_offset: posted.offset,
-            }),
-          )
-          .insertInto('chat_events')
-          .values(event)
-          .execute();
-        return { message: posted };
-      })
-      .catch((error: unknown) => {
-        // The session was just found, so a missing referenced row is the author.
-        throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
+        if (messages.length > 0) await this.#insert(trx, sessionId, messages);
+        return messages;
       });
-    const { type: _type, ...comment } = posted;
-    this.events.commentPosted(comment);
-    return comment;
+    } catch (error) {
+      // A missing referenced row is an author deleted meanwhile: each alone finds out which.
+      if (isForeignKeyViolation(error) && batch.length > 1) {
+        for (const pending of batch) {
+          await this.#write(sessionId, [pending]).catch((single: unknown) => pending.reject(single));
+        }
+        return;
+      }
+      throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
+    }
+    const byMessage = new Map(accepted.map((m) => [m.id, m]));
+    for (const pending of batch) {
+      const posted = pending.id ? byMessage.get(pending.id) : undefined;
+      if (!posted) continue;
+      const { type: _type, ...comment } = posted;
+      pending.resolve(comment);
+      this.events.commentPosted(comment);
+    }
+  }
+
+  #message(sessionId: string, pending: PendingComment, now: Date, offset: number): CommentMessage {
+    pending.id = randomUUID();
+    return {
+      type: 'comment',
+      id: pending.id,
+      session_id: sessionId,
+      user_id: pending.author.id,
+      user_name: pending.author.name,
+      message: pending.message,
+      ts: now.toISOString(),
+      offset,
+    };
+  }
+
+  /** The offsets taken, the comments and their chat events: one statement. */
+  async #insert(trx: Transaction<Database>, sessionId: string, messages: CommentMessage[]): Promise<void> {
+    await trx
+      .with('bump', (db) =>
+        db
+          .updateTable('live_sessions')
+          .set({ last_offset: sql<number>`last_offset + ${messages.length}` })
+          .where('id', '=', sessionId),
+      )
+      .with('comment', (db) =>
+        db.insertInto('comments').values(
+          messages.map((m) => ({
+            id: m.id,
+            session_id: sessionId,
+            user_id: m.user_id,
+            message: m.message,
+            created_at: new Date(m.ts),
+            event_offset: m.offset,
+          })),
+        ),
+      )
+      .insertInto('chat_events')
+      .values(messages.map((m) => this.log.eventRow(sessionId, m)))
+      .execute();
   }
 
   /**
@@ -263,4 +263,127 @@ function slowMode(seconds: number, waitMs: number): DomainError {
     `Slow mode is on (one comment every ${seconds} s); you can comment again in ${wait} s`,
     { retryAfterMs: waitMs },
   );
+}
+
+/** The session's row, locked, and the chat's rules as they apply to this batch's authors. */
+interface LockedChat {
+  last_offset: number;
+  vendor_id: UserId;
+  is_live: boolean;
+  slow_mode_seconds: number;
+  /** Authors of the batch banned now: user id → until (null: until lifted). */
+  banned: Map<string, Date | null>;
+  /** Authors of the batch who moderate this vendor's chat. */
+  moderators: Set<string>;
+  blocked_terms: string[];
+}
+
+/**
+ * One statement: the session row's lock, its next offset and the rules for these authors. Throws
+ * (for the whole batch) when the session is unknown or has ended.
+ */
+async function lockChat(
+  trx: Transaction<Database>,
+  sessionId: string,
+  batch: PendingComment[],
+  now: Date,
+): Promise<LockedChat> {
+  const authors = [...new Set(batch.map((p) => p.author.id))];
+  const row = await trx
+    .selectFrom('live_sessions as s')
+    .where('s.id', '=', sessionId)
+    .select((eb) => [
+      's.last_offset',
+      's.vendor_id',
+      's.is_live',
+      's.slow_mode_seconds',
+      eb
+        .selectFrom('bans as b')
+        .select(
+          sql<
+            { user_id: UserId; until: string | null }[] | null
+          >`json_agg(json_build_object('user_id', b.user_id, 'until', b.until))`.as('bans'),
+        )
+        .whereRef('b.vendor_id', '=', 's.vendor_id')
+        .where('b.user_id', 'in', authors)
+        .where((w) => w.or([w('b.until', 'is', null), w('b.until', '>', now)]))
+        .as('bans'),
+      eb
+        .selectFrom('moderators as m')
+        .select(sql<UserId[] | null>`json_agg(m.user_id)`.as('moderators'))
+        .whereRef('m.vendor_id', '=', 's.vendor_id')
+        .where('m.user_id', 'in', authors)
+        .as('moderators'),
+      eb
+        .selectFrom('blocked_terms as t')
+        .select(sql<string[]>`coalesce(array_agg(t.term), '{}')`.as('terms'))
+        .whereRef('t.vendor_id', '=', 's.vendor_id')
+        .as('blocked_terms'),
+    ])
+    .forUpdate('s')
+    .executeTakeFirst();
+  if (!row) throw notFound('Session not found');
+  if (!row.is_live) throw sessionEnded('Session has ended; comments are closed');
+  return {
+    last_offset: row.last_offset,
+    vendor_id: row.vendor_id,
+    is_live: row.is_live,
+    slow_mode_seconds: row.slow_mode_seconds,
+    banned: new Map((row.bans ?? []).map((b) => [String(b.user_id), b.until ? new Date(b.until) : null])),
+    moderators: new Set((row.moderators ?? []).map(String)),
+    blocked_terms: row.blocked_terms ?? [],
+  };
+}
+
+/**
+ * When each author bound by slow mode last commented in this session. Read after the lock, in a
+ * statement of its own: one that waited for the lock reads from its older snapshot, and could
+ * miss this author's comment in a second tab that held the lock.
+ */
+async function lastCommentTimes(
+  trx: Transaction<Database>,
+  sessionId: string,
+  batch: PendingComment[],
+  chat: LockedChat,
+): Promise<Map<string, Date>> {
+  const bound =
+    chat.slow_mode_seconds > 0
+      ? [...new Set(batch.map((p) => p.author.id))].filter((id) => !exempt(id, chat))
+      : [];
+  if (bound.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom('comments')
+    .select((c) => ['user_id', c.fn.max('created_at').as('last')])
+    .where('session_id', '=', sessionId)
+    .where('user_id', 'in', bound)
+    .groupBy('user_id')
+    .execute();
+  return new Map(rows.map((r) => [String(r.user_id), new Date(r.last)]));
+}
+
+/** The vendor and their moderators are not bound by slow mode. */
+function exempt(author: UserId, chat: LockedChat): boolean {
+  return chat.moderators.has(String(author)) || String(chat.vendor_id) === String(author);
+}
+
+/** Why the chat's rules refuse this comment now, or undefined when they accept it. */
+function refusalOf(
+  pending: PendingComment,
+  chat: LockedChat,
+  lastAt: Map<string, Date>,
+  now: Date,
+): DomainError | undefined {
+  const author = String(pending.author.id);
+  if (chat.banned.has(author)) return banned(chat.banned.get(author) ?? null);
+  if (findBlockedTerm(pending.message, chat.blocked_terms)) {
+    return new DomainError(
+      'blocked_term',
+      'This comment contains a word or phrase the host does not allow; it was not posted',
+      { field: ['body', 'message'] },
+    );
+  }
+  if (exempt(pending.author.id, chat) || chat.slow_mode_seconds === 0) return undefined;
+  const last = lastAt.get(author);
+  const waitMs = last ? last.getTime() + chat.slow_mode_seconds * 1000 - now.getTime() : 0;
+  return waitMs > 0 ? slowMode(chat.slow_mode_seconds, waitMs) : undefined;
 }
