@@ -110,9 +110,9 @@ export class Comments {
             continue;
           }
           lastAt.set(String(pending.author.id), now);
-          messages.push(this.#message(sessionId, pending, now, chat.last_offset + messages.length + 1));
+          messages.push(this.#message(sessionId, pending, now, chat.base + messages.length + 1));
         }
-        if (messages.length > 0) await this.#insert(trx, sessionId, messages);
+        await this.#insert(trx, sessionId, messages, chat);
         return messages;
       });
     } catch (error) {
@@ -149,29 +149,47 @@ export class Comments {
     };
   }
 
-  /** The offsets taken, the comments and their chat events: one statement. */
-  async #insert(trx: Transaction<Database>, sessionId: string, messages: CommentMessage[]): Promise<void> {
+  /**
+   * The comments and their chat events, in one statement, giving back the offsets of those
+   * refused (only then: the common batch is all accepted).
+   */
+  async #insert(
+    trx: Transaction<Database>,
+    sessionId: string,
+    messages: CommentMessage[],
+    chat: LockedChat,
+  ): Promise<void> {
+    const giveBack = () =>
+      trx
+        .updateTable('live_sessions')
+        .set({ last_offset: chat.base + messages.length })
+        .where('id', '=', sessionId);
+    if (messages.length === 0) {
+      await giveBack().execute();
+      return;
+    }
+    const comments = messages.map((m) => ({
+      id: m.id,
+      session_id: sessionId,
+      user_id: m.user_id,
+      message: m.message,
+      created_at: new Date(m.ts),
+      event_offset: m.offset,
+    }));
+    const events = messages.map((m) => this.log.eventRow(sessionId, m));
+    if (messages.length === chat.taken) {
+      await trx
+        .with('comment', (db) => db.insertInto('comments').values(comments))
+        .insertInto('chat_events')
+        .values(events)
+        .execute();
+      return;
+    }
     await trx
-      .with('bump', (db) =>
-        db
-          .updateTable('live_sessions')
-          .set({ last_offset: sql<number>`last_offset + ${messages.length}` })
-          .where('id', '=', sessionId),
-      )
-      .with('comment', (db) =>
-        db.insertInto('comments').values(
-          messages.map((m) => ({
-            id: m.id,
-            session_id: sessionId,
-            user_id: m.user_id,
-            message: m.message,
-            created_at: new Date(m.ts),
-            event_offset: m.offset,
-          })),
-        ),
-      )
+      .with('give_back', () => giveBack())
+      .with('comment', (db) => db.insertInto('comments').values(comments))
       .insertInto('chat_events')
-      .values(messages.map((m) => this.log.eventRow(sessionId, m)))
+      .values(events)
       .execute();
   }
 
@@ -267,9 +285,11 @@ function slowMode(seconds: number, waitMs: number): DomainError {
 
 /** The session's row, locked, and the chat's rules as they apply to this batch's authors. */
 interface LockedChat {
-  last_offset: number;
+  /** The session's last offset before this batch. */
+  base: number;
+  /** Offsets the batch took (one per comment); those refused are given back. */
+  taken: number;
   vendor_id: UserId;
-  is_live: boolean;
   slow_mode_seconds: number;
   /** Authors of the batch banned now: user id → until (null: until lifted). */
   banned: Map<string, Date | null>;
@@ -279,8 +299,10 @@ interface LockedChat {
 }
 
 /**
- * One statement: the session row's lock, its next offset and the rules for these authors. Throws
- * (for the whole batch) when the session is unknown or has ended.
+ * One statement: the session row's lock, a block of offsets for the whole batch (given back by
+ * `#insert` for those refused: nobody else sees the row before this transaction ends) and the
+ * rules for these authors: the statement a lone comment needs anyway. Throws (for the whole
+ * batch) when the session is unknown or has ended.
  */
 async function lockChat(
   trx: Transaction<Database>,
@@ -290,12 +312,13 @@ async function lockChat(
 ): Promise<LockedChat> {
   const authors = [...new Set(batch.map((p) => p.author.id))];
   const row = await trx
-    .selectFrom('live_sessions as s')
+    .updateTable('live_sessions as s')
+    .set({ last_offset: sql<number>`s.last_offset + ${batch.length}` })
     .where('s.id', '=', sessionId)
-    .select((eb) => [
+    .where('s.is_live', '=', true)
+    .returning((eb) => [
       's.last_offset',
       's.vendor_id',
-      's.is_live',
       's.slow_mode_seconds',
       eb
         .selectFrom('bans as b')
@@ -320,14 +343,19 @@ async function lockChat(
         .whereRef('t.vendor_id', '=', 's.vendor_id')
         .as('blocked_terms'),
     ])
-    .forUpdate('s')
     .executeTakeFirst();
-  if (!row) throw notFound('Session not found');
-  if (!row.is_live) throw sessionEnded('Session has ended; comments are closed');
+  if (!row) {
+    const exists = await trx
+      .selectFrom('live_sessions')
+      .select('id')
+      .where('id', '=', sessionId)
+      .executeTakeFirst();
+    throw exists ? sessionEnded('Session has ended; comments are closed') : notFound('Session not found');
+  }
   return {
-    last_offset: row.last_offset,
+    base: row.last_offset - batch.length,
+    taken: batch.length,
     vendor_id: row.vendor_id,
-    is_live: row.is_live,
     slow_mode_seconds: row.slow_mode_seconds,
     banned: new Map((row.bans ?? []).map((b) => [String(b.user_id), b.until ? new Date(b.until) : null])),
     moderators: new Set((row.moderators ?? []).map(String)),
