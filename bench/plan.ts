@@ -47,6 +47,8 @@ export interface Plan {
   /** Heap breakdown of our server's idle viewers (joined like `idle`). */
   heap: { viewers: number };
   rest: { sessions: number; durationS: number; connections: number };
+  /** The guard (workloads/guard.ts): closed-loop comments and a fan-out burst, best of `rounds`. */
+  guard: { viewers: number; comments: number; durationS: number; connections: number; rounds: number };
   redis: { viewers: number; rate: number; stepMs: number };
   /** A --cpu-prof run of our server (full mode only). */
   profile: { viewers: number; rate: number; stepMs: number } | undefined;
@@ -130,6 +132,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       idle: { viewers: 50, concurrency: 10, settleMs: 500 },
       heap: { viewers: 50 },
       rest: { sessions: 50, durationS: 1, connections: 4 },
+      guard: { viewers: 200, comments: 600, durationS: 2, connections: 10, rounds: 3 },
       redis: { viewers: 50, rate: 5, stepMs: 1000 },
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
       media: mediaPlan(true),
@@ -167,6 +170,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     idle: { viewers: 10_000, concurrency: 50, settleMs: 2500 },
     heap: { viewers: 2000 },
     rest: { sessions: 50, durationS: 8, connections: 32 },
+    guard: { viewers: 1000, comments: 2000, durationS: 5, connections: 10, rounds: 3 },
     redis: { viewers: 5000, rate: 20, stepMs: 4000 },
     profile: { viewers: 5000, rate: 20, stepMs: 5000 },
     media: mediaPlan(false),

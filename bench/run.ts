@@ -1,12 +1,16 @@
 /**
- * `npm run bench [-- --quick] [-- --only=fanout,idle,heap,storm,rest,redis,profile] [-- --render=results.json]`
+ * `npm run bench [-- --quick] [-- --only=guard,fanout,idle,heap,storm,rest,redis,profile] [-- --render=results.json]`
+ * `npm run bench -- --compare=<git ref>`: the guard also runs the ref's server (checked out in a
+ * temporary worktree) in the same alternation, and prints this checkout's ratios to the ref's.
  * `npm run bench -- --only=media`: video through Janus and over the mesh (workloads/media.ts), opt-in
  * only (never in the default or --quick run); it writes bench/MEDIA.md and bench/charts/media-*.svg.
  *
  * Runs every workload against our server and the baselines, one target at a time (they share
  * the machine's cores with the generators), then writes results.json, the SVG charts and
  * RESULTS.md. The full run writes bench/RESULTS.md and bench/charts/; quick mode writes only under
- * bench/out/ (git-ignored). Exits non-zero when any workload errored, never on a timing.
+ * bench/out/ (git-ignored). Exits non-zero when any workload errored, or when the guard's ratios
+ * to the baselines of the same run fall below their floors (workloads/guard.ts); never on a
+ * timing alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,9 @@ import { writeCharts } from './report/charts.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { Results } from './report/results.js';
 import { makePlan, type Plan } from './plan.js';
+import { checkout } from './lib/checkout.js';
 import { runFanout } from './workloads/fanout.js';
+import { runGuard } from './workloads/guard.js';
 import { runHeap } from './workloads/heap.js';
 import { runIdle } from './workloads/idle.js';
 import { runProfile } from './workloads/profile.js';
@@ -25,7 +31,7 @@ import { runRedis } from './workloads/redis.js';
 import { runRest } from './workloads/rest.js';
 import { runStorm } from './workloads/storm.js';
 
-const WORKLOADS = ['fanout', 'idle', 'heap', 'storm', 'rest', 'redis', 'profile'] as const;
+const WORKLOADS = ['guard', 'fanout', 'idle', 'heap', 'storm', 'rest', 'redis', 'profile'] as const;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -100,6 +106,7 @@ async function main(): Promise<number> {
   };
   log(`bench (${plan.quick ? 'quick' : 'full'}): ${selected.join(', ')}; load ${results.loadBefore}`);
 
+  const compareRef = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
   const runStarted = performance.now();
   const attempt = async (name: string, work: () => Promise<void>) => {
     const started = performance.now();
@@ -118,6 +125,25 @@ async function main(): Promise<number> {
     log(`  (${name}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   };
 
+  if (selected.includes('guard')) {
+    log('0. guard: the core path as ratios to baselines of this run');
+    await attempt('guard', async () => {
+      const compare = compareRef ? checkout(compareRef, log) : undefined;
+      results.guard = await runGuard(plan, log, compare);
+      results.errors.push(...results.guard.errors);
+      for (const v of results.guard.verdicts) {
+        log(
+          `  ${v.target}: comments ${v.commentsRatio.toFixed(3)} of the floor, fan-out ` +
+            `${v.fanoutRatio.toFixed(2)} of Socket.IO: ${v.passes ? 'passes' : 'FAILS'} the guard`,
+        );
+      }
+      const c = results.guard.compare;
+      if (c)
+        log(
+          `  this checkout ÷ ${c.ref}: comments ${c.comments.toFixed(2)}×, fan-out ${c.fanout.toFixed(2)}×`,
+        );
+    });
+  }
   if (selected.includes('fanout')) {
     log('1. fan-out');
     for (const target of plan.targets) {

@@ -13,7 +13,10 @@ export interface PostPlan {
   tokens: string[];
   /** Comments per second. */
   rate: number;
+  /** How long the schedule runs; with `count`, how long to keep trying before giving up. */
   durationMs: number;
+  /** Post exactly this many, as fast as `maxInFlight` allows (closed loop), instead of a rate. */
+  count?: number;
   /** Requests allowed in flight before the schedule has to wait. */
   maxInFlight?: number;
 }
@@ -34,7 +37,8 @@ export async function postComments(plan: PostPlan): Promise<PostResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: plan.maxInFlight ?? 64 });
   const url = new URL(`/live/sessions/${plan.sessionId}/comments`, plan.baseUrl);
   const result: PostResult = { sent: 0, ok: 0, failed: 0, statuses: {}, elapsedMs: 0 };
-  const total = Math.max(1, Math.round((plan.rate * plan.durationMs) / 1000));
+  const total = plan.count ?? Math.max(1, Math.round((plan.rate * plan.durationMs) / 1000));
+  const giveUpMs = plan.count ? plan.durationMs : plan.durationMs * 3 + 10_000;
   const limit = plan.maxInFlight ?? 64;
   let inFlight = 0;
   const start = performance.now();
@@ -81,11 +85,19 @@ export async function postComments(plan: PostPlan): Promise<PostResult> {
 
   const replies: Promise<void>[] = [];
   try {
-    while (result.sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * plan.rate) / 1000) + 1);
-      while (result.sent < due && inFlight < limit) replies.push(sendOne());
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      if (performance.now() - start > plan.durationMs * 3 + 10_000) break; // server hopelessly behind
+    if (plan.count) {
+      // Closed loop: each of `limit` lanes sends its next comment when its last one is answered.
+      const lane = async () => {
+        while (result.sent < total && performance.now() - start < giveUpMs) await sendOne();
+      };
+      await Promise.all(Array.from({ length: Math.min(limit, total) }, lane));
+    } else {
+      while (result.sent < total) {
+        const due = Math.min(total, Math.floor(((performance.now() - start) * plan.rate) / 1000) + 1);
+        while (result.sent < due && inFlight < limit) replies.push(sendOne());
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        if (performance.now() - start > giveUpMs) break; // server hopelessly behind
+      }
     }
     result.elapsedMs = performance.now() - start;
     await Promise.all(replies);

@@ -40,8 +40,10 @@ export async function freePort(): Promise<number> {
 
 export interface StartOptions {
   name: string;
-  /** Script path relative to the repo root. */
+  /** Script path relative to `cwd`. */
   script: string;
+  /** The checkout to run it in: this repository (ROOT) unless another commit is measured. */
+  cwd?: string;
   env: Record<string, string | undefined>;
   /** Path answered once the process is ready. */
   readyPath: string;
@@ -54,7 +56,7 @@ export interface StartOptions {
 export async function startService(options: StartOptions): Promise<Service> {
   const port = await freePort();
   const child = spawn(process.execPath, [...childExecArgv, ...(options.nodeFlags ?? []), options.script], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: {
       ...process.env,
       ...options.env,

@@ -52,6 +52,8 @@ export interface OursOptions {
   lifetimeMs: number;
   /** More environment for the server (e.g. LOBBY_SNAPSHOT_MS=0 to measure without the snapshot). */
   env?: Record<string, string>;
+  /** Another checkout of this repository to run instead of this one (`--compare=<ref>`). */
+  root?: string;
 }
 
 const JWT_SECRET = 'bench-secret-0123456789abcdef';
@@ -90,6 +92,7 @@ export async function startOurs(options: OursOptions): Promise<Running> {
         await startService({
           name: `streammeon#${i + 1}`,
           script: 'src/main.ts',
+          cwd: options.root,
           env,
           readyPath: '/health',
           nodeFlags: options.nodeFlags,

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LABELS, TARGETS, type TargetName } from '../lib/targets.js';
 import type { FanoutResult } from '../workloads/fanout.js';
+import { GUARD_FLOORS } from '../workloads/guard.js';
 import { LOBBY, LOBBY_304 } from '../workloads/rest.js';
 import type { StepResult } from '../workloads/step.js';
 import { formatNumber } from './svg.js';
@@ -161,6 +162,8 @@ export function renderMarkdown(
 
   out.push('## Charts', '', ...charts.map(([file, title]) => `- [${title}](${chartsLink}/${file})`), '');
   for (const [file, title] of charts) out.push(`![${title}](${chartsLink}/${file})`, '');
+
+  out.push(...guardSection(results));
 
   out.push(
     '## 1. Comment fan-out',
@@ -397,3 +400,39 @@ export function renderMarkdown(
 }
 
 export type { FanoutResult };
+
+/** The guard's table: each target's best round, and each of our commits' ratios with its verdict. */
+function guardSection(results: Results): string[] {
+  const guard = results.guard;
+  if (!guard) return [];
+  const out = [
+    '## 0. Guard',
+    '',
+    `Closed-loop comments (autocannon, one session nobody watches) and a fan-out burst (comments posted ` +
+      `closed loop to one watched session until every viewer has them), on ${guard.storage}; each target ` +
+      `the best of its rounds, measured in alternation. The run fails below comments ÷ floor ` +
+      `${GUARD_FLOORS.comments} or fan-out ÷ Socket.IO ${GUARD_FLOORS.fanout}.`,
+    '',
+    '| target | comments/s | comments p99 ms | fan-out deliveries/s |',
+    '|---|---|---|---|',
+    ...guard.rows.map(
+      (r) => `| ${r.target} | ${f0(r.commentsPerSec)} | ${f0(r.commentsP99)} | ${f0(r.deliveriesPerSec)} |`,
+    ),
+    '',
+    '| commit | comments ÷ node-http floor | fan-out ÷ Socket.IO | guard |',
+    '|---|---|---|---|',
+    ...guard.verdicts.map(
+      (v) =>
+        `| ${v.target} | ${v.commentsRatio.toFixed(3)} | ${v.fanoutRatio.toFixed(2)} | ${v.passes ? 'passes' : 'fails'} |`,
+    ),
+    '',
+  ];
+  if (guard.compare) {
+    out.push(
+      `This checkout ÷ ${guard.compare.ref}: comments ${guard.compare.comments.toFixed(2)}×, ` +
+        `fan-out ${guard.compare.fanout.toFixed(2)}×.`,
+      '',
+    );
+  }
+  return out;
+}

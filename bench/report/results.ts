@@ -1,5 +1,6 @@
 /** Everything one `npm run bench` measured: written to results.json, read by the report. */
 import type { FanoutResult } from '../workloads/fanout.js';
+import type { GuardResult } from '../workloads/guard.js';
 import type { HeapResult } from '../workloads/heap.js';
 import type { IdleResult } from '../workloads/idle.js';
 import type { ProfileResult } from '../workloads/profile.js';
@@ -31,6 +32,8 @@ export interface Results {
   viewerUsers?: number;
   /** The step the p99 goal is judged at. */
   goalStep: { viewers: number; rate: number };
+  /** Absent from runs made before the guard existed. */
+  guard?: GuardResult;
   fanout: FanoutResult[];
   idle: IdleResult[];
   /** Absent from runs made before the heap workload existed. */
