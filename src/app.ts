@@ -116,7 +116,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const metrics = new Metrics();
   if (backends.redis) metrics.watchRedis(backends.redis);
   recordRequestMetrics(app, metrics);
-  const limiter = createLimiter(backends.redis);
+  const limiter = createLimiter(backends.redis, clock);
   app.addHook('onClose', async () => {
     await limiter.close();
     if (!deps.backends) await backends.close();

@@ -1,8 +1,9 @@
 /**
  * Rate limits: each one answers 429 with Retry-After and `{detail}` (or a `rate_limited` event on
  * the WebSocket) once its budget is spent, and lets the caller in again after the window. Run with
- * counters in memory (PGlite, no Redis) and in Redis (PostgreSQL + Redis), where two instances
- * must share one budget.
+ * counters in memory (no Redis), where the app's clock jumps past a window instead of the test
+ * waiting it out, and in Redis (PostgreSQL + Redis, real windows: Redis keeps the time), where two
+ * instances must share one budget.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { RedisLimiter } from '../src/limits/limiter-redis.js';
+import type { Clock } from '../src/clock.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
 import { createThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register, type Reply } from './support/http.js';
@@ -20,16 +22,20 @@ import { sleep, TestSocket } from './support/ws.js';
 interface Mode {
   name: string;
   skip: string | undefined;
-  store: StoreKind;
+  /** Unset: PostgreSQL when DATABASE_URL is set, else PGlite (the store is not what is tested). */
+  store?: StoreKind;
+  /** Counters in Redis: its clock, not the app's, ends a window. */
+  redis: boolean;
   env: () => Record<string, string>;
 }
 
 const MODES: Mode[] = [
-  { name: 'counters in memory', skip: undefined, store: 'pglite', env: () => ({}) },
+  { name: 'counters in memory', skip: undefined, redis: false, env: () => ({}) },
   {
     name: 'counters in Redis',
     skip: needsPostgres() ?? needsRedis(),
     store: 'postgres',
+    redis: true,
     env: () => ({
       REDIS_URL: process.env.REDIS_URL as string,
       REDIS_PREFIX: `sm-rl-test-${crypto.randomUUID().slice(0, 8)}:`,
@@ -70,6 +76,12 @@ function refusedUpgrade(url: string): Promise<{ status: number; retryAfter: stri
   });
 }
 
+/** The system's time, moved forward whenever a test jumps past a window. */
+function jumpingClock(): Clock & { jump(ms: number): void } {
+  let offset = 0;
+  return { now: () => Date.now() + offset, jump: (ms) => (offset += ms) };
+}
+
 const unknownLogin = (base: string, email = `nobody-${crypto.randomUUID()}@example.com`) =>
   call(base, 'POST', '/auth/login', { body: { email, password: 'wrong password' } });
 
@@ -77,10 +89,20 @@ for (const mode of MODES) {
   describe(`rate limits, ${mode.name}`, { skip: mode.skip }, () => {
     const running: RunningApp[] = [];
     const sockets: TestSocket[] = [];
-    const start = async (env: Record<string, string>, databaseUrl?: string) => {
-      const server = await startApp({ store: mode.store, databaseUrl, env: { ...mode.env(), ...env } });
+    const start = async (env: Record<string, string>) => {
+      const clock = jumpingClock();
+      const server = await startApp({
+        store: mode.store,
+        env: { ...mode.env(), ...env },
+        deps: mode.redis ? undefined : { clock },
+      });
       running.push(server);
-      return server;
+      /** Past the window that Retry-After announced. */
+      const waitOut = async (retryAfterSeconds: number) => {
+        if (mode.redis) await sleep(retryAfterSeconds * 1000 + 200);
+        else clock.jump(retryAfterSeconds * 1000 + 200);
+      };
+      return { ...server, waitOut };
     };
     after(async () => {
       for (const s of sockets) s.close();
@@ -88,7 +110,7 @@ for (const mode of MODES) {
     });
 
     test('login and registration share one budget per client IP; 429 until the window passes', async () => {
-      const { baseUrl } = await start({ RATE_LIMIT_AUTH_IP: '3/3s' });
+      const { baseUrl, waitOut } = await start({ RATE_LIMIT_AUTH_IP: '3/3s' });
       assert.equal((await unknownLogin(baseUrl)).status, 400);
       assert.equal((await unknownLogin(baseUrl)).status, 400);
       const registered = await call(baseUrl, 'POST', '/auth/register', {
@@ -110,7 +132,7 @@ for (const mode of MODES) {
         }),
         /from your address/,
       );
-      await sleep(retryAfter * 1000 + 200);
+      await waitOut(retryAfter);
       const again = await call(baseUrl, 'POST', '/auth/login', {
         body: { email: registered.body.user.email, password: 'pw' },
       });
@@ -137,7 +159,7 @@ for (const mode of MODES) {
         /for this email/,
       );
       assert.equal((await unknownLogin(baseUrl)).status, 400, 'another email is not affected');
-      await sleep(retryAfter * 1000 + 200);
+      await server.waitOut(retryAfter);
       const ok = await call(baseUrl, 'POST', '/auth/login', { body: { email, password: 'correct horse' } });
       assert.equal(ok.status, 200);
       if (server.config.redisUrl) {
@@ -199,7 +221,7 @@ for (const mode of MODES) {
         200,
       );
 
-      await sleep(retryAfter * 1000 + 200);
+      await server.waitOut(retryAfter);
       socket.send({ type: 'comment', message: '6' });
       await socket.waitFor((m) => m.type === 'comment' && m.message === '6');
       assert.equal(
@@ -233,7 +255,7 @@ for (const mode of MODES) {
       // REST from the same address is not part of this budget.
       assert.equal((await call(server.baseUrl, 'GET', '/health')).status, 200);
 
-      await sleep(retryAfter * 1000 + 200);
+      await server.waitOut(retryAfter);
       const back = await TestSocket.open(live);
       sockets.push(back);
       assert.equal((await back.waitForType('session_info')).is_live, true);
@@ -266,7 +288,7 @@ for (const mode of MODES) {
       for (let i = 0; i < 4; i++) assert.equal((await unknownLogin(baseUrl, 'same@example.com')).status, 400);
     });
 
-    if (mode.store === 'postgres') {
+    if (mode.redis) {
       test('two instances draw from one budget', async () => {
         const database = await createThrowawayDatabase();
         try {
