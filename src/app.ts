@@ -223,7 +223,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await registerOpenApi(app);
 
   const tokens = new Tokens(config.jwtSecret, config.accessTtlMin, clock);
-  const auth = new Authenticator(tokens, store.userIdType, new ExistingUsers(store.db));
+  const auth = new Authenticator(tokens, store.userIdType, ExistingUsers.inDatabase(store.db, clock));
   const routeAuth = new RouteAuth(auth);
   const users = new Users(store.db, new Passwords());
   // Webhooks: any service records an event in its own transaction (outbox.enqueue); the

@@ -4,13 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { USER_CHECK_MS } from '../src/auth/existing-users.js';
 import { openStore, type Store } from '../src/db/store.js';
 import { Views } from '../src/live/views.js';
 import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
-import { SocketPool } from './support/ws.js';
+import { eventually, SocketPool } from './support/ws.js';
 
 // agora-token's own known-answer credentials (as test/agora.test.ts).
 const AGORA_ENV = {
@@ -43,6 +44,20 @@ describe('a deleted user', { skip: needsPostgres() }, () => {
     await store.db.deleteFrom('users').where('id', '=', account.user.id).execute();
     return account;
   };
+
+  test('deleted while using its token is refused within USER_CHECK_MS, and stays refused', async () => {
+    const account = await register(server.baseUrl);
+    const me = () => call(server.baseUrl, 'GET', '/me', { token: account.token });
+    assert.equal((await me()).status, 200);
+    await store.db.deleteFrom('users').where('id', '=', account.user.id).execute();
+    await eventually(
+      async () => (await me()).status === 401,
+      'the deleted user is refused',
+      // The bound, plus room for the requests of a loaded machine.
+      USER_CHECK_MS + 1000,
+    );
+    assert.equal((await me()).status, 401);
+  });
 
   test('is closed with 4401 on /ws/live', async () => {
     const { session } = await goLive(server.baseUrl);
