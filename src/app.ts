@@ -143,7 +143,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
   });
   // Before the routes: both attach to them as they are added.
-  await registerSecurityHeaders(app, { cspConnectSrc: config.cspConnectSrc });
+  registerSecurityHeaders(app, { cspConnectSrc: config.cspConnectSrc });
   await registerRateLimits(app, { limiter, limits: config.rateLimits });
   const views = new Views(store.db);
   const heartbeat = new Heartbeat(config.realtime.heartbeatIntervalMs);
