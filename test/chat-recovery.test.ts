@@ -2,12 +2,13 @@
  * Recovery on /ws/live: every comment and chat event has an increasing per-session offset, and a
  * client reconnecting with `?since=<offset>` is replayed what it missed, in order, without gap or
  * duplicate, then `recovered`; too much missed, or an offset the session never had, answers
- * `complete: false` and replays nothing.
+ * `complete: false` and replays nothing. A comment deleted since is replayed as its deletion:
+ * neither it nor a pin of it carries its text or author again, on either store.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MAX_REPLAY } from '../src/live/chat-log.js';
-import { startApp, type RunningApp } from './support/app.js';
+import { startApp, type RunningApp, type StoreKind } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
 import { sleep, TestSocket } from './support/ws.js';
@@ -77,10 +78,15 @@ describe('recovery with ?since=', { skip: needsPostgres() }, () => {
     const recovered = await back.waitForType('recovered');
     const replayed = chatEvents(back);
     assert.equal(replayed.length, 104);
+    // The three deleted comments are replayed as their deletion (issue 26: never their text).
     assert.deepEqual(
       replayed.map((m) => m.type),
       [
-        ...Array(100).fill('comment'),
+        ...Array(10).fill('comment'),
+        'comment_deleted',
+        'comment_deleted',
+        'comment_deleted',
+        ...Array(87).fill('comment'),
         'comment_deleted',
         'comment_deleted',
         'comment_deleted',
@@ -88,8 +94,8 @@ describe('recovery with ?since=', { skip: needsPostgres() }, () => {
       ],
     );
     assert.deepEqual(
-      replayed.slice(0, 100).map((m) => m.message),
-      posted.map((c) => c.message),
+      replayed.slice(0, 100).map((m) => m.message ?? m.id),
+      posted.map((c, i) => (i >= 10 && i < 13 ? c.id : c.message)),
     );
     assert.deepEqual(
       replayed.map((m) => m.offset),
@@ -201,3 +207,73 @@ describe('recovery with ?since=', { skip: needsPostgres() }, () => {
     );
   });
 });
+
+for (const store of ['postgres', 'pglite'] as StoreKind[]) {
+  describe(
+    `a deleted comment in a replay, on ${store}`,
+    { skip: store === 'postgres' ? needsPostgres() : undefined },
+    () => {
+      let server: RunningApp;
+      const sockets: TestSocket[] = [];
+      before(async () => {
+        server = await startApp({ store, env: { RATE_LIMITS: 'off' } });
+      });
+      after(async () => {
+        for (const s of sockets) s.close();
+        await server?.close();
+      });
+
+      test('neither its comment frame nor its pin carries its text or author', async () => {
+        const { vendor, session } = await goLive(server.baseUrl);
+        const id = session.session_id;
+        const doxxer = await register(server.baseUrl, 'user', 'Doxxer Dan');
+        const secret = 'his home address is 12 Example Street';
+        const posted = await call(server.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+          token: doxxer.token,
+          body: { message: secret },
+        });
+        assert.equal(posted.status, 200);
+        const kept = await call(server.baseUrl, 'POST', `/live/sessions/${id}/comments`, {
+          token: vendor.token,
+          body: { message: 'welcome, everyone' },
+        });
+        const pin = await call(server.baseUrl, 'PUT', `/live/sessions/${id}/pin`, {
+          token: vendor.token,
+          body: { comment_id: posted.body.id },
+        });
+        assert.equal(pin.status, 200);
+        const deleted = await call(
+          server.baseUrl,
+          'DELETE',
+          `/live/sessions/${id}/comments/${posted.body.id}`,
+          {
+            token: vendor.token,
+          },
+        );
+        assert.equal(deleted.status, 204);
+
+        const reader = await register(server.baseUrl);
+        const socket = await TestSocket.open(`${server.wsUrl}/ws/live/${id}?token=${reader.token}&since=0`);
+        sockets.push(socket);
+        const recovered = await socket.waitForType('recovered');
+        assert.equal(recovered.complete, true);
+        const replayed = chatEvents(socket);
+        const everything = JSON.stringify(socket.messages);
+        assert.ok(!everything.includes('Example Street'), everything);
+        assert.ok(!everything.includes('Doxxer Dan'), everything);
+        assert.deepEqual(
+          replayed.map((m) => [m.type, m.offset]),
+          [
+            ['comment_deleted', posted.body.offset],
+            ['comment', kept.body.offset],
+            ['comment_unpinned', kept.body.offset + 1],
+            ['comment_deleted', kept.body.offset + 2],
+            ['comment_unpinned', kept.body.offset + 3],
+          ],
+        );
+        assert.equal(replayed[0].id, posted.body.id);
+        assert.equal(recovered.offset, kept.body.offset + 3);
+      });
+    },
+  );
+}

@@ -20,8 +20,9 @@ export type Replay =
 
 /**
  * The chat log of every session: each comment and chat event gets the session's next offset and
- * its frame is kept exactly as sent, so a client that reconnects with `?since=<offset>` is
- * replayed what it missed, in order, from the database.
+ * its frame is kept as sent, so a client that reconnects with `?since=<offset>` is replayed what
+ * it missed, in order, from the database; only a deleted comment's text and author are taken out
+ * of it (`redact`).
  *
  * Offsets follow commit order: `append` takes them from `live_sessions.last_offset` under the
  * session row's lock inside the caller's transaction, so a later offset is never committed
@@ -70,6 +71,38 @@ export class ChatLog {
       type: message.type,
       frame: JSON.stringify(message),
     };
+  }
+
+  /**
+   * Rewrites what the log holds about comments just deleted (in the deleting transaction), so that
+   * no replay carries their text or author: each comment's own event becomes its deletion, and
+   * each pin of one becomes an unpin (deleting a pinned comment unpins it). A client replaying
+   * from before either then ends where a live viewer is: the comment gone, and its later deletion
+   * (and unpin) at their own offsets a harmless repeat. Offsets stay as they were, without gaps.
+   */
+  async redact(trx: Transaction<Database>, sessionId: string, commentIds: readonly string[]): Promise<void> {
+    if (commentIds.length === 0) return;
+    // The same bytes JSON.stringify writes for CommentDeletedMessage and CommentUnpinnedMessage.
+    await trx
+      .updateTable('chat_events')
+      .set({
+        type: 'comment_deleted',
+        frame: sql<string>`'{"type":"comment_deleted","id":' || to_json(frame::json->>'id')::text || ',"offset":' || event_offset || '}'`,
+      })
+      .where('session_id', '=', sessionId)
+      .where('type', '=', 'comment')
+      .where(sql<string>`frame::json->>'id'`, 'in', commentIds)
+      .execute();
+    await trx
+      .updateTable('chat_events')
+      .set({
+        type: 'comment_unpinned',
+        frame: sql<string>`'{"type":"comment_unpinned","offset":' || event_offset || '}'`,
+      })
+      .where('session_id', '=', sessionId)
+      .where('type', '=', 'comment_pinned')
+      .where(sql<string>`frame::json->'comment'->>'id'`, 'in', commentIds)
+      .execute();
   }
 
   /**
