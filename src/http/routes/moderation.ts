@@ -110,7 +110,7 @@ export const moderationRoutes: FastifyPluginAsync<ModerationRoutesOptions> = asy
         ...common,
         summary: 'Replace the terms refused in your chats',
         description:
-          'Matched as whole words, case-insensitively, after Unicode compatibility normalization and with combining marks removed, so width and look-alike variants are refused too.',
+          'Matched as whole words, case-insensitively, after Unicode compatibility normalization, with combining marks and invisible characters removed and look-alike letters of other scripts (Unicode confusables: Cyrillic, Greek, mathematical letters, …) folded to the letters they imitate, so width, invisible and look-alike variants are refused too.',
         body: BlockedTermsBody,
         response: { 200: BlockedTermsSchema, ...errorResponses(401, 403, 422, 429) },
       },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findBlockedTerm, foldForMatching } from '../../../src/live/blocked-terms.js';
+import { findBlockedTerm, foldForMatching, skeletonForMatching } from '../../../src/live/blocked-terms.js';
 
 describe('blocked terms', () => {
   it('removes invisible characters before matching, so they do not split a term', () => {
@@ -19,6 +19,14 @@ describe('blocked terms', () => {
   it('still treats visible separators as word breaks', () => {
     assert.equal(foldForMatching('sc am'), 'sc am');
     assert.equal(findBlockedTerm('sc-am', ['scam']), undefined);
+  });
+
+  it('folds look-alike letters of other scripts to the letters they imitate', () => {
+    for (const lookalike of ['ѕсаm', 'scаm', 'ѕcam', 'ЅСАМ', '𝐬𝐜𝐚𝐦']) {
+      assert.equal(findBlockedTerm(lookalike, ['scam']), 'scam', lookalike);
+    }
+    assert.equal(skeletonForMatching('ѕсаm'), skeletonForMatching('scam'));
+    assert.equal(findBlockedTerm('а ѕсаm', ['scam']), 'scam', 'a term among Cyrillic words');
   });
 
   it('matches whole words only', () => {
