@@ -59,12 +59,28 @@ const encodeAny = (text: string) =>
     }
     return encodeURIComponent(c);
   });
+/**
+ * Text that renders as something it is not: invisible characters (zero-width, soft hyphen, word
+ * joiner, BOM, a right-to-left override) and look-alike letters of other scripts (Cyrillic,
+ * mathematical, full-width, a combining accent) among the letters of a blocked term.
+ */
+const deceptiveText = (max: number) =>
+  fc.string({
+    unit: fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom('s', 'c', 'a', 'm', ' ') },
+      fc.constantFrom('\u200b', '\u200d', '\u00ad', '\u2060', '\u200c', '\ufeff', '\u202e'),
+      fc.constantFrom('ѕ', 'с', 'а', 'М', '𝐬', 'ｓ', '\u0301'),
+    ),
+    minLength: 1,
+    maxLength: max,
+  });
 const anyText = (max: number) =>
   fc.oneof(
     fc.string({ maxLength: max }),
     fc.string({ unit: 'grapheme', maxLength: max }),
     fc.string({ unit: 'binary', maxLength: max }),
     unstorableText(max),
+    deceptiveText(max),
   );
 
 describe('fuzzing', { skip: needsPostgres() }, () => {
@@ -73,6 +89,7 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
   let userToken: string;
   let sessionId: string;
   let commentId: string;
+  let userId: string;
 
   before(async () => {
     server = await startApp({ store: 'postgres', env: UNLIMITED });
@@ -81,6 +98,9 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
     sessionId = live.session.session_id;
     const user = await register(server.baseUrl);
     userToken = user.token;
+    userId = String(user.user.id);
+    // A blocked term for the deceptive texts to dodge, and a stream key to name.
+    await call(server.baseUrl, 'PUT', '/me/blocked-terms', { token: vendorToken, body: { terms: ['scam'] } });
     const posted = await call(server.baseUrl, 'POST', `/live/sessions/${sessionId}/comments`, {
       token: userToken,
       body: { message: 'seed' },
@@ -114,11 +134,40 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
       ['GET', '/'],
       ['GET', '/ws/live/:id'],
       ['GET', '/ws/signal/:id'],
+      // Every route that takes an id (issue 26: each id canonical from the edge on).
+      ['GET', '/me/sessions'],
+      ['GET', '/me/moderators'],
+      ['PUT', '/me/moderators/:id'],
+      ['DELETE', '/me/moderators/:id'],
+      ['GET', '/me/blocked-terms'],
+      ['PUT', '/me/blocked-terms'],
+      ['DELETE', '/live/sessions/:id/comments/:id'],
+      ['GET', '/live/sessions/:id/bans'],
+      ['POST', '/live/sessions/:id/bans'],
+      ['DELETE', '/live/sessions/:id/bans/:id'],
+      ['PUT', '/live/sessions/:id/pin'],
+      ['DELETE', '/live/sessions/:id/pin'],
+      ['PATCH', '/live/sessions/:id/chat'],
+      ['GET', '/live/sessions/replays'],
+      ['GET', '/live/sessions/:id/replay'],
+      ['GET', '/live/sessions/:id/replay/media'],
+      ['GET', '/me/stream-keys'],
+      ['POST', '/me/stream-keys'],
+      ['DELETE', '/me/stream-keys/:id'],
+      ['POST', '/live/sessions/:id/whip'],
+      ['DELETE', '/live/sessions/:id/whip/:id'],
+      ['POST', '/live/sessions/:id/whep'],
+      ['GET', '/ice-servers'],
     ];
     const segment = fc.oneof(
       fc.constant(sessionId),
       // iOS writes UUIDs in upper case.
       fc.constant(sessionId.toUpperCase()),
+      fc.constant(commentId),
+      fc.constant(commentId.toUpperCase()),
+      fc.constant(userId),
+      fc.constant(userId.toUpperCase()),
+      fc.uuid().map((id) => id.toUpperCase()),
       fc.uuid(),
       fc.constantFrom(
         'publisher',
@@ -182,12 +231,29 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
       fc.constantFrom('%', '%zz', '&&=&', '==', 'limit=%ff', 'a[b][c]=1', 'limit=1&limit=2', '?'),
     );
     const field = fc.oneof(
-      fc.constantFrom('email', 'name', 'password', 'role', 'title', 'message', '__proto__', 'constructor'),
+      fc.constantFrom(
+        'email',
+        'name',
+        'password',
+        'role',
+        'title',
+        'message',
+        'comment_id',
+        'user_id',
+        'duration_seconds',
+        'delete_recent',
+        'slow_mode_seconds',
+        'terms',
+        '__proto__',
+        'constructor',
+      ),
       printable(12),
     );
     const value = fc.oneof(
       anyText(40),
       fc.constantFrom('vendor', 'user', 'admin', 'a@b.co', ' ', '', 'x'.repeat(3000)),
+      fc.constantFrom(commentId, commentId.toUpperCase(), userId, userId.toUpperCase(), 'scam'),
+      fc.array(deceptiveText(20), { maxLength: 5 }),
       fc.integer(),
       fc.double(),
       fc.boolean(),
@@ -278,7 +344,13 @@ describe('fuzzing', { skip: needsPostgres() }, () => {
           payload: r.body === null || ['GET', 'HEAD'].includes(method) ? undefined : r.body,
         });
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-        assert.ok(res.statusCode < 500, `${method} ${path} → ${res.statusCode}: ${res.body.slice(0, 300)}`);
+        // Without Janus (this suite's mesh mode) the video routes are unavailable by design: 503.
+        const noMediaServer =
+          res.statusCode === 503 && template.includes('/wh') && res.body.includes('No media server');
+        assert.ok(
+          res.statusCode < 500 || noMediaServer,
+          `${method} ${path} → ${res.statusCode}: ${res.body.slice(0, 300)}`,
+        );
         // Pages, documents and HEAD answers have no JSON body; a plain GET on a WebSocket path gets
         // @fastify/websocket's bare 404 (not an upgrade: nothing there for HTTP).
         const isApi =
