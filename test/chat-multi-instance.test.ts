@@ -1,14 +1,17 @@
 /**
  * Two instances sharing PostgreSQL and Redis: every moderation action reaches the viewers of both,
- * a ban made on one holds on the other, and a viewer recovers on the other instance.
+ * a ban made on one holds on the other (also once the other keeps the vendor's rules in its
+ * cache), and a viewer recovers on the other instance.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { openStore } from '../src/db/store.js';
+import { RULES_RECHECK_MS } from '../src/live/chat-rules.js';
 import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
-import { TestSocket } from './support/ws.js';
+import { eventually, TestSocket } from './support/ws.js';
 
 describe('chat moderation across two instances', { skip: needsPostgres() ?? needsRedis() }, () => {
   let database: ThrowawayDatabase;
@@ -100,6 +103,81 @@ describe('chat moderation across two instances', { skip: needsPostgres() ?? need
     onB.send({ type: 'comment', message: 'socket on b' });
     const error = await onB.waitForType('error');
     assert.deepEqual([error.code, error.until], ['banned', ban.body.until]);
+  });
+
+  test('rules changed on one instance hold on the next comment on the other, which had read them', async () => {
+    const { vendor, session } = await goLive(a.baseUrl);
+    const id = session.session_id;
+    const [viewer, helper] = await Promise.all([register(a.baseUrl), register(a.baseUrl)]);
+    const postOnB = (token: string, message: string) =>
+      call(b.baseUrl, 'POST', `/live/sessions/${id}/comments`, { token, body: { message } });
+    // B reads (and keeps) the vendor's rules for this first comment.
+    assert.equal((await postOnB(viewer.token, 'a scam? no')).status, 200);
+
+    const terms = await call(a.baseUrl, 'PUT', '/me/blocked-terms', {
+      token: vendor.token,
+      body: { terms: ['scam'] },
+    });
+    assert.equal(terms.status, 200);
+    assert.equal((await postOnB(viewer.token, 'a scam')).status, 422);
+
+    await call(a.baseUrl, 'PATCH', `/live/sessions/${id}/chat`, {
+      token: vendor.token,
+      body: { slow_mode_seconds: 60 },
+    });
+    assert.equal((await postOnB(helper.token, 'first')).status, 200);
+    assert.equal((await postOnB(helper.token, 'second')).status, 429);
+    const appointed = await call(a.baseUrl, 'PUT', `/me/moderators/${helper.user.id}`, {
+      token: vendor.token,
+    });
+    assert.equal(appointed.status, 200);
+    assert.equal((await postOnB(helper.token, 'a moderator is not slowed')).status, 200, 'moderator exempt');
+    await call(a.baseUrl, 'PATCH', `/live/sessions/${id}/chat`, {
+      token: vendor.token,
+      body: { slow_mode_seconds: 0 },
+    });
+
+    const ban = await call(a.baseUrl, 'POST', `/live/sessions/${id}/bans`, {
+      token: vendor.token,
+      body: { user_id: viewer.user.id },
+    });
+    assert.equal(ban.status, 200);
+    assert.equal((await postOnB(viewer.token, 'still here?')).status, 403);
+    const lifted = await call(a.baseUrl, 'DELETE', `/live/sessions/${id}/bans/${viewer.user.id}`, {
+      token: vendor.token,
+    });
+    assert.equal(lifted.status, 204);
+    assert.equal((await postOnB(viewer.token, 'back')).status, 200);
+  });
+
+  test('a ban written to the database behind the API holds within RULES_RECHECK_MS', async () => {
+    const { vendor, session } = await goLive(a.baseUrl);
+    const id = session.session_id;
+    const viewer = await register(a.baseUrl);
+    const post = (message: string) =>
+      call(b.baseUrl, 'POST', `/live/sessions/${id}/comments`, { token: viewer.token, body: { message } });
+    assert.equal((await post('hello')).status, 200);
+    const store = await openStore({ databaseUrl: database.url, dataDir: 'memory://' });
+    try {
+      await store.db
+        .insertInto('bans')
+        .values({
+          vendor_id: vendor.user.id,
+          user_id: viewer.user.id,
+          until: null,
+          created_by: vendor.user.id,
+        })
+        .execute();
+    } finally {
+      await store.close();
+    }
+    let n = 0;
+    // The bound, plus room for the requests of a loaded machine.
+    await eventually(
+      async () => (await post(`try ${n++}`)).status === 403,
+      'the ban holds',
+      RULES_RECHECK_MS + 1000,
+    );
   });
 
   test('a viewer cut from one instance recovers on the other', async () => {

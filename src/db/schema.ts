@@ -63,6 +63,12 @@ export interface ModeratorsTable {
   created_at: Generated<Date>;
 }
 
+/** Bumped with every change to a vendor's bans, moderators or blocked terms (live/chat-rules.ts). */
+export interface ChatRulesVersionsTable {
+  vendor_id: UserId;
+  version: Generated<number>;
+}
+
 export interface BansTable {
   vendor_id: UserId;
   user_id: UserId;
@@ -182,6 +188,7 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   session_stats: SessionStatsTable;
   chat_events: ChatEventsTable;
+  chat_rules_versions: ChatRulesVersionsTable;
   moderators: ModeratorsTable;
   bans: BansTable;
   blocked_terms: BlockedTermsTable;

@@ -12,6 +12,7 @@ import { unstorableText } from '../db/storable-text.js';
 import { findBlockedTerm } from './blocked-terms.js';
 import type { ChatLog } from './chat-log.js';
 import { Batches } from './batches.js';
+import { ChatRules, type VendorRules } from './chat-rules.js';
 import type { LiveEvents } from './events.js';
 
 export type { Comment };
@@ -47,6 +48,7 @@ interface PendingComment {
  */
 export class Comments {
   readonly #batches: Batches<PendingComment>;
+  readonly #rules: ChatRules;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -56,6 +58,7 @@ export class Comments {
     private readonly gate?: CommentGate,
   ) {
     this.#batches = new Batches((sessionId, batch) => this.#write(sessionId, batch));
+    this.#rules = new ChatRules();
   }
 
   /**
@@ -100,7 +103,7 @@ export class Comments {
     let accepted: CommentMessage[];
     try {
       accepted = await this.db.transaction().execute(async (trx) => {
-        const chat = await lockChat(trx, sessionId, batch, now);
+        const chat = await lockChat(trx, sessionId, batch.length, this.#rules, now);
         const lastAt = await lastCommentTimes(trx, sessionId, batch, chat);
         const messages: CommentMessage[] = [];
         for (const pending of batch) {
@@ -283,7 +286,7 @@ function slowMode(seconds: number, waitMs: number): DomainError {
   );
 }
 
-/** The session's row, locked, and the chat's rules as they apply to this batch's authors. */
+/** The session's row, locked, and the chat's rules. */
 interface LockedChat {
   /** The session's last offset before this batch. */
   base: number;
@@ -291,29 +294,26 @@ interface LockedChat {
   taken: number;
   vendor_id: UserId;
   slow_mode_seconds: number;
-  /** Authors of the batch banned now: user id → until (null: until lifted). */
-  banned: Map<string, Date | null>;
-  /** Authors of the batch who moderate this vendor's chat. */
-  moderators: Set<string>;
-  blocked_terms: string[];
+  /** The vendor's bans, moderators and blocked terms, current as of the lock. */
+  rules: VendorRules;
 }
 
 /**
  * One statement: the session row's lock, a block of offsets for the whole batch (given back by
- * `#insert` for those refused: nobody else sees the row before this transaction ends) and the
- * rules for these authors: the statement a lone comment needs anyway. Throws (for the whole
- * batch) when the session is unknown or has ended.
+ * `#insert` for those refused: nobody else sees the row before this transaction ends), and the
+ * version of the vendor's rules, which come from this instance's cache while it holds that
+ * version (chat-rules.ts). Throws (for the whole batch) when the session is unknown or has ended.
  */
 async function lockChat(
   trx: Transaction<Database>,
   sessionId: string,
-  batch: PendingComment[],
+  size: number,
+  rules: ChatRules,
   now: Date,
 ): Promise<LockedChat> {
-  const authors = [...new Set(batch.map((p) => p.author.id))];
   const row = await trx
     .updateTable('live_sessions as s')
-    .set({ last_offset: sql<number>`s.last_offset + ${batch.length}` })
+    .set({ last_offset: sql<number>`s.last_offset + ${size}` })
     .where('s.id', '=', sessionId)
     .where('s.is_live', '=', true)
     .returning((eb) => [
@@ -321,27 +321,10 @@ async function lockChat(
       's.vendor_id',
       's.slow_mode_seconds',
       eb
-        .selectFrom('bans as b')
-        .select(
-          sql<
-            { user_id: UserId; until: string | null }[] | null
-          >`json_agg(json_build_object('user_id', b.user_id, 'until', b.until))`.as('bans'),
-        )
-        .whereRef('b.vendor_id', '=', 's.vendor_id')
-        .where('b.user_id', 'in', authors)
-        .where((w) => w.or([w('b.until', 'is', null), w('b.until', '>', now)]))
-        .as('bans'),
-      eb
-        .selectFrom('moderators as m')
-        .select(sql<UserId[] | null>`json_agg(m.user_id)`.as('moderators'))
-        .whereRef('m.vendor_id', '=', 's.vendor_id')
-        .where('m.user_id', 'in', authors)
-        .as('moderators'),
-      eb
-        .selectFrom('blocked_terms as t')
-        .select(sql<string[]>`coalesce(array_agg(t.term), '{}')`.as('terms'))
-        .whereRef('t.vendor_id', '=', 's.vendor_id')
-        .as('blocked_terms'),
+        .selectFrom('chat_rules_versions as v')
+        .select('v.version')
+        .whereRef('v.vendor_id', '=', 's.vendor_id')
+        .as('rules_version'),
     ])
     .executeTakeFirst();
   if (!row) {
@@ -353,13 +336,11 @@ async function lockChat(
     throw exists ? sessionEnded('Session has ended; comments are closed') : notFound('Session not found');
   }
   return {
-    base: row.last_offset - batch.length,
-    taken: batch.length,
+    base: row.last_offset - size,
+    taken: size,
     vendor_id: row.vendor_id,
     slow_mode_seconds: row.slow_mode_seconds,
-    banned: new Map((row.bans ?? []).map((b) => [String(b.user_id), b.until ? new Date(b.until) : null])),
-    moderators: new Set((row.moderators ?? []).map(String)),
-    blocked_terms: row.blocked_terms ?? [],
+    rules: await rules.at(trx, row.vendor_id, row.rules_version ?? 0, now.getTime()),
   };
 }
 
@@ -391,7 +372,7 @@ async function lastCommentTimes(
 
 /** The vendor and their moderators are not bound by slow mode. */
 function exempt(author: UserId, chat: LockedChat): boolean {
-  return chat.moderators.has(String(author)) || String(chat.vendor_id) === String(author);
+  return chat.rules.moderators.has(String(author)) || String(chat.vendor_id) === String(author);
 }
 
 /** Why the chat's rules refuse this comment now, or undefined when they accept it. */
@@ -402,8 +383,10 @@ function refusalOf(
   now: Date,
 ): DomainError | undefined {
   const author = String(pending.author.id);
-  if (chat.banned.has(author)) return banned(chat.banned.get(author) ?? null);
-  if (findBlockedTerm(pending.message, chat.blocked_terms)) {
+  const ban = chat.rules.bans.get(author);
+  // A ban read while it was still running may have expired since.
+  if (ban !== undefined && (ban === null || ban > now)) return banned(ban);
+  if (findBlockedTerm(pending.message, chat.rules.terms)) {
     return new DomainError(
       'blocked_term',
       'This comment contains a word or phrase the host does not allow; it was not posted',

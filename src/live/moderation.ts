@@ -6,6 +6,7 @@ import type { Ban, Comment, Moderator } from '../contract/rest.js';
 import type { Database, UserId } from '../db/schema.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { ChatLog } from './chat-log.js';
+import { bumpRulesVersion } from './chat-rules.js';
 import { COMMENT_COLUMNS, toComment } from './comments.js';
 import type { LiveEvents } from './events.js';
 
@@ -81,6 +82,7 @@ export class Moderation {
         .returning(['created_at'])
         .executeTakeFirstOrThrow();
       await audit(trx, { vendorId, actorId: vendorId, action: 'moderator_added', targetUserId: userId });
+      await bumpRulesVersion(trx, vendorId);
       return { user_id: user.id, name: user.name, created_at: row.created_at.toISOString() };
     });
   }
@@ -96,6 +98,7 @@ export class Moderation {
         .executeTakeFirst();
       if (removed.numDeletedRows === 0n) throw notFound('That user is not one of your moderators');
       await audit(trx, { vendorId, actorId: vendorId, action: 'moderator_removed', targetUserId: userId });
+      await bumpRulesVersion(trx, vendorId);
     });
   }
 
@@ -192,6 +195,7 @@ export class Moderation {
         )
         .returning(['until', 'created_by', 'created_at'])
         .executeTakeFirstOrThrow();
+      await bumpRulesVersion(trx, session.vendor_id);
       await audit(trx, {
         vendorId: session.vendor_id,
         sessionId: session.id,
@@ -260,6 +264,7 @@ export class Moderation {
         .where((w) => w.or([w('until', 'is', null), w('until', '>', new Date(this.clock.now()))]))
         .executeTakeFirst();
       if (removed.numDeletedRows === 0n) throw notFound('That user is not banned');
+      await bumpRulesVersion(trx, session.vendor_id);
       await audit(trx, {
         vendorId: session.vendor_id,
         sessionId: session.id,
@@ -405,6 +410,7 @@ export class Moderation {
     const unique = [...new Set(terms.map((t) => t.trim()).filter(Boolean))].sort();
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('blocked_terms').where('vendor_id', '=', vendorId).execute();
+      await bumpRulesVersion(trx, vendorId);
       if (unique.length > 0) {
         await trx
           .insertInto('blocked_terms')

@@ -5,6 +5,7 @@ import * as chat from './003-chat.js';
 import * as ops from './004-ops.js';
 import * as media from './005-media.js';
 import * as replays from './006-replays.js';
+import * as chatRulesVersion from './007-chat-rules-version.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -19,6 +20,7 @@ export const migrations: MigrationProvider = {
       '004-ops': ops,
       '005-media': media,
       '006-replays': replays,
+      '007-chat-rules-version': chatRulesVersion,
     };
   },
 };
