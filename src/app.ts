@@ -20,6 +20,7 @@ import {
   websocketHandshakeError,
 } from './http/errors.js';
 import { loggerOptions, prettyLogs } from './http/log-redaction.js';
+import { lingerAfterRefusedBodies } from './http/lingering-close.js';
 import { registerOpenApi } from './http/openapi.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { recordRequestMetrics } from './http/request-metrics.js';
@@ -123,6 +124,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     if (!deps.store) await store.close();
   });
   installErrorHandler(app);
+  lingerAfterRefusedBodies(app);
   // From the moment app.close() starts, new requests hear 503 {detail} (Fastify's own is off).
   let closing = false;
   app.addHook('preClose', async () => {

@@ -60,6 +60,55 @@ function exchange(baseUrl: string, request: string | Buffer, ms = 3_000): Promis
   });
 }
 
+/**
+ * What a client that writes its whole body before reading (Python's http.client, many mobile
+ * stacks) gets: every byte written, respecting backpressure, then the reply read; a reset while
+ * writing (EPIPE, ECONNRESET) rejects, as it would fail that client.
+ */
+function writeAllThenRead(baseUrl: string, head: string, bodyBytes: number): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(new URL(baseUrl).port), '127.0.0.1');
+    let data = Buffer.alloc(0);
+    let written = false;
+    let ended = false;
+    const settle = () => {
+      if (!written || !ended) return;
+      const text = data.toString('latin1');
+      resolve({
+        status: Number(text.split(' ')[1]),
+        headers: {},
+        body: text.slice(text.indexOf('\r\n\r\n') + 4),
+        closedByServer: true,
+      });
+    };
+    socket.on('error', (error) =>
+      reject(new Error(`${written ? 'after' : 'while'} writing: ${error.message}`)),
+    );
+    socket.on('data', (chunk: Buffer) => (data = Buffer.concat([data, chunk])));
+    socket.on('end', () => {
+      ended = true;
+      settle();
+    });
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let left = bodyBytes;
+    const writeMore = () => {
+      while (left > 0) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        const last = left === 0;
+        const more = socket.write(n === chunk.length ? chunk : chunk.subarray(0, n), (error) => {
+          if (!last || error) return;
+          written = true;
+          settle();
+        });
+        if (!more) return void socket.once('drain', writeMore);
+      }
+    };
+    socket.write(head);
+    writeMore();
+  });
+}
+
 /** Asserts `reply` is `status` with a JSON `{detail: string}` body and nothing else. */
 function assertDetail(reply: RawReply, status: number, detail?: RegExp): void {
   assert.equal(reply.status, status, `status; got ${reply.status} ${reply.body}`);
@@ -157,6 +206,17 @@ describe('errors while reading a request, and from the static files', () => {
       ),
       415,
     );
+  });
+
+  test('a client still sending a body over the limit reads the 413 once it has sent it (lingering close)', async () => {
+    const bytes = 4 * 1024 * 1024;
+    const reply = await writeAllThenRead(
+      server.baseUrl,
+      `POST /auth/login HTTP/1.1\r\n${HOST}Content-Type: application/json\r\nContent-Length: ${bytes}\r\n\r\n`,
+      bytes,
+    );
+    assert.equal(reply.status, 413, reply.body);
+    assert.match(JSON.parse(reply.body).detail, /body/i);
   });
 
   test('a missing page, asset or Swagger UI file: 404 {detail}; a range past the end of a file: 416 {detail}', async () => {
