@@ -50,7 +50,7 @@ type Check = (request: FastifyRequest) => Promise<void>;
 
 /**
  * Attaches the limits each route declares (`config.limits`, see RouteLimit) as it is added, so
- * call before registering the routes. Comments are limited by limits/comment-budget.ts instead,
+ * call before registering the routes. Comments are limited by limits/user-budget.ts instead,
  * shared by REST and WebSocket. Over a limit: 429, `Retry-After`, and `{detail}` saying when to
  * retry.
  */

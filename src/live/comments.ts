@@ -18,7 +18,7 @@ import type { LiveEvents } from './events.js';
 export type { Comment };
 
 /**
- * What may refuse a comment before it is stored: the per-user budget (limits/comment-budget.ts)
+ * What may refuse a comment before it is stored: the per-user budget (limits/user-budget.ts)
  * throws `rate_limited`. REST and WebSocket post through the same Comments, so through the same gate.
  */
 export interface CommentGate {

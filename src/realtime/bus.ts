@@ -6,7 +6,7 @@
  * (synchronously), so local delivery never waits for, or depends on, the network. The memory
  * backend (bus-memory.ts) serves one process; the Redis backend (bus-redis.ts) many.
  *
- * Messages are strings, opaque to the bus; the hub encodes what they mean (see hub-protocol.ts).
+ * Messages are strings, opaque to the bus; the hubs encode what they mean (live-hub.ts and signal-hub.ts).
  */
 export interface Bus {
   /** Delivers `message` to this instance's subscribers now, and to other instances' soon. */
