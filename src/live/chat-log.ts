@@ -80,9 +80,14 @@ export class ChatLog {
    * from before either then ends where a live viewer is: the comment gone, and its later deletion
    * (and unpin) at their own offsets a harmless repeat. Offsets stay as they were, without gaps.
    */
-  async redact(trx: Transaction<Database>, sessionId: string, commentIds: readonly string[]): Promise<void> {
-    if (commentIds.length === 0) return;
-    // The same bytes JSON.stringify writes for CommentDeletedMessage and CommentUnpinnedMessage.
+  async redact(
+    trx: Transaction<Database>,
+    sessionId: string,
+    comments: readonly { id: string; event_offset: number }[],
+  ): Promise<void> {
+    if (comments.length === 0) return;
+    // Found by offset (the key), not by reading every frame of the session; the frames are the
+    // bytes JSON.stringify writes for CommentDeletedMessage and CommentUnpinnedMessage.
     await trx
       .updateTable('chat_events')
       .set({
@@ -90,8 +95,12 @@ export class ChatLog {
         frame: sql<string>`'{"type":"comment_deleted","id":' || to_json(frame::json->>'id')::text || ',"offset":' || event_offset || '}'`,
       })
       .where('session_id', '=', sessionId)
+      .where(
+        'event_offset',
+        'in',
+        comments.map((c) => c.event_offset),
+      )
       .where('type', '=', 'comment')
-      .where(sql<string>`frame::json->>'id'`, 'in', commentIds)
       .execute();
     await trx
       .updateTable('chat_events')
@@ -101,7 +110,11 @@ export class ChatLog {
       })
       .where('session_id', '=', sessionId)
       .where('type', '=', 'comment_pinned')
-      .where(sql<string>`frame::json->'comment'->>'id'`, 'in', commentIds)
+      .where(
+        sql<string>`frame::json->'comment'->>'id'`,
+        'in',
+        comments.map((c) => c.id),
+      )
       .execute();
   }
 

@@ -464,11 +464,7 @@ export class Moderation {
       .where('deleted_at', 'is', null)
       .returning(['id', 'event_offset', 'user_id'])
       .execute();
-    await this.log.redact(
-      trx,
-      sessionId,
-      deleted.map((comment) => comment.id),
-    );
+    await this.log.redact(trx, sessionId, deleted);
     for (const comment of deleted.sort((a, b) => a.event_offset - b.event_offset)) {
       await this.outbox?.enqueue(trx, 'comment.deleted', {
         session_id: sessionId,
