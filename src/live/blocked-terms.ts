@@ -68,16 +68,32 @@ export function skeletonForMatching(text: string): string {
   return prototypes(foldForMatching(capitalPrototypes(text))).toLowerCase();
 }
 
+/** A blocked term and its skeleton, folded once (a vendor's terms are matched against every comment). */
+export interface FoldedTerm {
+  term: string;
+  /** ` skeleton ` with a space each side: whole words match as a substring of the same. */
+  padded: string;
+}
+
+/** Folds a vendor's terms for matching; terms that fold to nothing are left out. */
+export function foldTerms(terms: readonly string[]): FoldedTerm[] {
+  return terms.flatMap((term) => {
+    const skeleton = skeletonForMatching(term);
+    return skeleton ? [{ term, padded: ` ${skeleton} ` }] : [];
+  });
+}
+
 /**
- * The first of `terms` that `message` contains as whole words (after folding both and taking
- * their skeletons), or undefined. Terms of several words match those words in sequence.
+ * The first of the folded `terms` that `message` contains as whole words (after taking its
+ * skeleton too), or undefined. Terms of several words match those words in sequence.
  */
-export function findBlockedTerm(message: string, terms: readonly string[]): string | undefined {
+export function findFoldedTerm(message: string, terms: readonly FoldedTerm[]): string | undefined {
   if (terms.length === 0) return undefined;
   const text = ` ${skeletonForMatching(message)} `;
-  for (const term of terms) {
-    const folded = skeletonForMatching(term);
-    if (folded && text.includes(` ${folded} `)) return term;
-  }
-  return undefined;
+  return terms.find((folded) => text.includes(folded.padded))?.term;
+}
+
+/** `findFoldedTerm` for terms not folded yet. */
+export function findBlockedTerm(message: string, terms: readonly string[]): string | undefined {
+  return findFoldedTerm(message, foldTerms(terms));
 }

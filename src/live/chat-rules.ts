@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database, UserId } from '../db/schema.js';
+import { foldTerms, type FoldedTerm } from './blocked-terms.js';
 
 /**
  * How long an instance keeps a vendor's rules without reading them again even when their version
@@ -16,7 +17,8 @@ export interface VendorRules {
   /** Every ban not yet expired when read: user id → until (null: until lifted). */
   bans: Map<string, Date | null>;
   moderators: Set<string>;
-  terms: string[];
+  /** The blocked terms, folded once per read rather than per comment. */
+  terms: FoldedTerm[];
 }
 
 /**
@@ -84,7 +86,7 @@ async function readRules(
     readAt: now,
     bans: new Map((row.bans ?? []).map((b) => [String(b.user_id), b.until ? new Date(b.until) : null])),
     moderators: new Set((row.moderators ?? []).map(String)),
-    terms: row.terms ?? [],
+    terms: foldTerms(row.terms ?? []),
   };
 }
 

@@ -9,7 +9,7 @@ import type { CommentMessage } from '../contract/live-protocol.js';
 import type { Comment } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { unstorableText } from '../db/storable-text.js';
-import { findBlockedTerm } from './blocked-terms.js';
+import { findFoldedTerm } from './blocked-terms.js';
 import type { ChatLog } from './chat-log.js';
 import { Batches } from './batches.js';
 import { ChatRules, type VendorRules } from './chat-rules.js';
@@ -386,7 +386,7 @@ function refusalOf(
   const ban = chat.rules.bans.get(author);
   // A ban read while it was still running may have expired since.
   if (ban !== undefined && (ban === null || ban > now)) return banned(ban);
-  if (findBlockedTerm(pending.message, chat.rules.terms)) {
+  if (findFoldedTerm(pending.message, chat.rules.terms)) {
     return new DomainError(
       'blocked_term',
       'This comment contains a word or phrase the host does not allow; it was not posted',
