@@ -2,7 +2,8 @@
  * The layers of src/ (docs/architecture.md draws them), enforced by `npm run lint`:
  *
  *   base        contract/, db/, config.ts, clock.ts, redis.ts,  (contract/ imports nothing of ours)
- *               metrics/ (the Prometheus registry), webhooks/ (the outbox and its delivery)
+ *               metrics/ (the Prometheus registry), jobs/ (the background job queue),
+ *               webhooks/ (the outbox and its delivery)
  *   domain      auth/, live/, limits/, agora/, media/, replays/   (base only; never each other)
  *   transports  http/, realtime/                                (domain and base; never each other)
  *   top         app.ts (wiring), main.ts (process)
@@ -13,7 +14,7 @@
 const DOMAIN = '^src/(auth|live|limits|agora|media|replays)/';
 const TRANSPORT = '^src/(http|realtime)/';
 const TOP = '^src/(app|main)\\.ts$';
-const BASE = '^src/(contract/|db/|metrics/|webhooks/|config\\.ts$|clock\\.ts$|redis\\.ts$)';
+const BASE = '^src/(contract/|db/|metrics/|jobs/|webhooks/|config\\.ts$|clock\\.ts$|redis\\.ts$)';
 
 module.exports = {
   forbidden: [
@@ -35,7 +36,7 @@ module.exports = {
     {
       name: 'base-does-not-import-upwards',
       comment:
-        'contract/, db/, metrics/, webhooks/, config, clock and redis are the base: they import only each other.',
+        'contract/, db/, metrics/, jobs/, webhooks/, config, clock and redis are the base: they import only each other.',
       severity: 'error',
       from: { path: BASE },
       to: { path: [DOMAIN, TRANSPORT, TOP] },

@@ -6,7 +6,13 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { RecordingConfig } from '../config.js';
 import { isSessionId } from '../contract/ids.js';
 import type { Database } from '../db/schema.js';
-import { processRecording, UnusableRecording, type ProcessOptions } from './processor.js';
+import { JobQueue, type Job, type JobContext, type JobTable } from '../jobs/job-queue.js';
+import {
+  processRecording,
+  UnusableRecording,
+  type ProcessOptions,
+  type ProcessedReplay,
+} from './processor.js';
 import type { Replays } from './replays.js';
 import { replayKey, sessionOfKey } from './storage.js';
 
@@ -23,20 +29,18 @@ export interface WorkerOptions {
 }
 
 /** A job this instance holds: the attempt number is its hold (the lease's owner). */
-interface Claimed {
+interface Claimed extends Job {
   session_id: string;
-  attempts: number;
 }
 
 const day = 24 * 3600 * 1000;
 
 /**
  * Processes replays in the background, `jobs` at a time on each instance (0: none here), never
- * on a request's path. Like the webhook dispatcher: one statement claims a due job
- * (`FOR UPDATE SKIP LOCKED`), pushing `lease_until` ahead as a lease, renewed while the job
- * runs; a killed instance's job comes due again when its lease runs out, on any instance.
- * The attempt number the claim returned names the holder: the result is stored only while the
- * row still shows it, so a job taken over after a crash completes once, under its one key.
+ * on a request's path, on the job queue (jobs/job-queue.ts): a due job is claimed with
+ * `lease_until` pushed ahead, renewed while it runs; a killed instance's job comes due again when
+ * its lease runs out, on any instance. The result is stored only while the row still shows the
+ * attempt the claim returned, so a job taken over after a crash completes once, under its one key.
  *
  * Jobs work in `<dir>/tmp/<session>-<attempt>-<random>/` (the storage's file system: the stored
  * file is a rename away), removed afterwards whatever happened; one left by a killed instance
@@ -44,11 +48,11 @@ const day = 24 * 3600 * 1000;
  * older than `retentionDays`, files nobody refers to, and raw recordings left behind.
  */
 export class ReplayWorker {
-  readonly #running = new Map<string, AbortController>();
-  readonly #pollMs: number;
+  /** The sessions whose jobs this instance has in hand (their temp folders are in use). */
+  readonly #working = new Set<string>();
+  readonly #queue: JobQueue<Claimed>;
   readonly #sweepMs: number;
-  #timers: NodeJS.Timeout[] = [];
-  #polling: Promise<void> | undefined;
+  #sweepTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #started = false;
 
@@ -59,28 +63,42 @@ export class ReplayWorker {
     private readonly log: FastifyBaseLogger,
     private readonly options: WorkerOptions = {},
   ) {
-    this.#pollMs = options.pollMs ?? 1_000;
     this.#sweepMs = options.sweepMs ?? 3600_000;
+    const leaseMs = config.leaseSeconds * 1000;
+    this.#queue = new JobQueue(
+      new ReplayJobs(db),
+      (job, context) => this.#run(job, context),
+      {
+        name: 'replay job',
+        concurrency: config.jobs,
+        pollMs: options.pollMs ?? 1_000,
+        leaseMs,
+        // Renewed well before it runs out; a renewal that finds the job gone stops the work.
+        renewEveryMs: Math.max(500, leaseMs / 3),
+        retryDelayMs: (job, error) =>
+          error instanceof UnusableRecording || job.attempts >= MAX_ATTEMPTS
+            ? undefined
+            : job.attempts * 10_000,
+        onFailure: (job, error, retryInMs) =>
+          this.log[retryInMs === undefined ? 'error' : 'warn'](
+            { session: job.session_id, attempt: job.attempts, error },
+            retryInMs === undefined ? 'replay failed' : 'replay attempt failed',
+          ),
+      },
+      log,
+    );
   }
 
   start(): void {
     if (this.#started || this.#stopped) return;
     this.#started = true;
     // Retention first thing, beside the jobs (never holding them up).
-    void this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed'));
-    if (this.config.jobs > 0) {
-      const poll = setInterval(() => void this.poll(), this.#pollMs);
-      poll.unref();
-      this.#timers.push(poll);
-      void this.poll();
-    }
-    const sweep = setInterval(
-      () =>
-        void this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed')),
-      this.#sweepMs,
-    );
-    sweep.unref();
-    this.#timers.push(sweep);
+    const sweep = () =>
+      void this.sweep().catch((error: unknown) => this.log.warn({ err: error }, 'replay retention failed'));
+    sweep();
+    this.#queue.start();
+    this.#sweepTimer = setInterval(sweep, this.#sweepMs);
+    this.#sweepTimer.unref();
   }
 
   /**
@@ -89,87 +107,19 @@ export class ReplayWorker {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const timer of this.#timers) clearInterval(timer);
-    this.#timers = [];
-    for (const controller of this.#running.values()) controller.abort(new Error('shutting down'));
-    await this.#polling?.catch(() => undefined);
-    while (this.#running.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    clearInterval(this.#sweepTimer);
+    await this.#queue.stop();
   }
 
   /** Claims due jobs while slots are free and starts them; polls never overlap. */
   poll(): Promise<void> {
-    this.#polling ??= this.#claimAndRun().finally(() => {
-      this.#polling = undefined;
-    });
-    return this.#polling;
+    return this.#queue.poll();
   }
 
-  async #claimAndRun(): Promise<void> {
-    while (!this.#stopped && this.#running.size < this.config.jobs) {
-      let job: Claimed | undefined;
-      try {
-        job = await this.#claim();
-      } catch (error) {
-        this.log.warn({ err: error }, 'replay job poll failed');
-        return;
-      }
-      if (!job) return;
-      const controller = new AbortController();
-      const claimed = job;
-      this.#running.set(claimed.session_id, controller);
-      void this.#run(claimed, controller.signal).finally(() => this.#running.delete(claimed.session_id));
-    }
-  }
-
-  /** One statement: the first due job nobody holds, leased to this instance. */
-  async #claim(): Promise<Claimed | undefined> {
-    const result = await sql<Claimed>`
-      update replays
-      set lease_until = now() + ${this.config.leaseSeconds} * interval '1 second',
-          attempts = attempts + 1
-      where session_id = (
-        select session_id from replays
-        where status = 'processing' and not_before <= now()
-          and (lease_until is null or lease_until < now())
-        order by not_before
-        limit 1
-        for update skip locked
-      )
-      returning session_id::text as session_id, attempts`.execute(this.db);
-    return result.rows[0];
-  }
-
-  /** Pushes the lease ahead; false when the job is no longer this instance's. */
-  async #renew(job: Claimed): Promise<boolean> {
-    const row = await this.db
-      .updateTable('replays')
-      .set({ lease_until: sql<Date>`now() + ${this.config.leaseSeconds} * interval '1 second'` })
-      .where('session_id', '=', job.session_id)
-      .where('status', '=', 'processing')
-      .where('attempts', '=', job.attempts)
-      .returning('session_id')
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  async #run(job: Claimed, signal: AbortSignal): Promise<void> {
+  async #run(job: Claimed, { signal, renew }: JobContext): Promise<void> {
     const id = job.session_id;
     const work = join(this.replays.tmpDir, `${id}-${job.attempts}-${randomBytes(4).toString('hex')}`);
-    const lost = new AbortController();
-    const both = AbortSignal.any([signal, lost.signal]);
-    // Renewed well before it runs out; a renewal that finds the job gone stops the work.
-    const renewal = setInterval(
-      () =>
-        void this.#renew(job)
-          .then((held) => {
-            if (!held) lost.abort(new Error('the job is no longer held by this instance'));
-          })
-          .catch((error: unknown) =>
-            this.log.warn({ err: error, session: id }, 'replay lease renewal failed'),
-          ),
-      Math.max(500, (this.config.leaseSeconds * 1000) / 3),
-    );
-    const started = Date.now();
+    this.#working.add(id);
     try {
       // An earlier attempt's folder (its instance was killed): this instance holds the job now.
       for (const name of await readdir(this.replays.tmpDir).catch(() => [] as string[])) {
@@ -177,100 +127,87 @@ export class ReplayWorker {
           await rm(join(this.replays.tmpDir, name), { recursive: true, force: true });
       }
       await mkdir(work, { recursive: true });
+      const started = Date.now();
       const result = await processRecording(this.replays.rawDir(id), work, {
         ...this.options.process,
-        signal: both,
+        signal,
       });
-      both.throwIfAborted();
+      signal.throwIfAborted();
       // The work folder goes before the outcome is recorded: whoever sees the outcome (a
       // sweep, an operator, a test) never sees the folder of a finished job.
       const removeWork = () => rm(work, { recursive: true, force: true });
       if (!result) {
         await removeWork();
-        // Nothing reached the recorder: there is no replay.
-        await this.db
-          .deleteFrom('replays')
-          .where('session_id', '=', id)
-          .where('status', '=', 'processing')
-          .where('attempts', '=', job.attempts)
-          .execute();
-        this.log.info({ session: id }, 'nothing was recorded: no replay');
+        await this.#nothingRecorded(job);
         return;
       }
-      const key = replayKey(id, result.extension);
-      const size = (await stat(result.file)).size;
       // Still this instance's job (and for long enough to store it): then the file goes under
       // the session's one key and the row says ready, both only for the holder.
-      if (!(await this.#renew(job))) throw new Error('the job is no longer held by this instance');
-      await this.replays.storage.put(key, result.file);
-      await removeWork();
-      const ready = await this.db
-        .updateTable('replays')
-        .set({
-          status: 'ready',
-          storage_key: key,
-          content_type: result.contentType,
-          size_bytes: size,
-          duration_seconds: result.durationSeconds,
-          timeline: JSON.stringify(result.timeline),
-          error: null,
-          lease_until: null,
-          ready_at: sql<Date>`now()`,
-        })
-        .where('session_id', '=', id)
-        .where('status', '=', 'processing')
-        .where('attempts', '=', job.attempts)
-        .returning('session_id')
-        .executeTakeFirst();
-      if (!ready) {
-        // Deleted meanwhile: nothing may stay stored. (Taken over: the new holder stores the
-        // same key.)
-        const row = await this.db
-          .selectFrom('replays')
-          .select('session_id')
-          .where('session_id', '=', id)
-          .executeTakeFirst();
-        if (!row) await this.replays.storage.delete(key);
-        return;
-      }
-      await rm(this.replays.rawDir(id), { recursive: true, force: true });
-      this.log.info(
-        { session: id, ms: Date.now() - started, bytes: size, seconds: result.durationSeconds },
-        'replay ready',
-      );
-    } catch (error) {
-      // Stopping: the lease stands, and the job comes due again after it, elsewhere.
-      if (signal.aborted || lost.signal.aborted) return;
-      await rm(work, { recursive: true, force: true }).catch(() => undefined);
-      const permanent = error instanceof UnusableRecording;
-      const reason = error instanceof Error ? error.message : String(error);
-      const giveUp = permanent || job.attempts >= MAX_ATTEMPTS;
-      await this.db
-        .updateTable('replays')
-        .set(
-          giveUp
-            ? { status: 'failed', error: reason.slice(0, 500), lease_until: null }
-            : {
-                error: reason.slice(0, 500),
-                lease_until: null,
-                not_before: sql<Date>`now() + ${job.attempts * 10} * interval '1 second'`,
-              },
-        )
-        .where('session_id', '=', id)
-        .where('status', '=', 'processing')
-        .where('attempts', '=', job.attempts)
-        .execute()
-        .catch((updateError: unknown) =>
-          this.log.warn({ err: updateError, session: id }, 'could not record the replay failure'),
-        );
-      this.log[giveUp ? 'error' : 'warn'](
-        { session: id, attempt: job.attempts, error: reason },
-        giveUp ? 'replay failed' : 'replay attempt failed',
-      );
+      if (!(await renew())) throw new Error('the job is no longer held by this instance');
+      await this.#store(job, result, removeWork, Date.now() - started);
     } finally {
-      clearInterval(renewal);
+      this.#working.delete(id);
       await rm(work, { recursive: true, force: true }).catch(() => undefined);
     }
+  }
+
+  /** Nothing reached the recorder: there is no replay. */
+  async #nothingRecorded(job: Claimed): Promise<void> {
+    await this.db
+      .deleteFrom('replays')
+      .where('session_id', '=', job.session_id)
+      .where('status', '=', 'processing')
+      .where('attempts', '=', job.attempts)
+      .execute();
+    this.log.info({ session: job.session_id }, 'nothing was recorded: no replay');
+  }
+
+  /**
+   * Stores the processed file under the session's one key (a rename out of the work folder, which
+   * then goes) and marks the replay ready.
+   */
+  async #store(
+    job: Claimed,
+    result: ProcessedReplay,
+    removeWork: () => Promise<void>,
+    ms: number,
+  ): Promise<void> {
+    const id = job.session_id;
+    const key = replayKey(id, result.extension);
+    const size = (await stat(result.file)).size;
+    await this.replays.storage.put(key, result.file);
+    await removeWork();
+    const ready = await this.db
+      .updateTable('replays')
+      .set({
+        status: 'ready',
+        storage_key: key,
+        content_type: result.contentType,
+        size_bytes: size,
+        duration_seconds: result.durationSeconds,
+        timeline: JSON.stringify(result.timeline),
+        error: null,
+        lease_until: null,
+        ready_at: sql<Date>`now()`,
+      })
+      .where('session_id', '=', id)
+      .where('status', '=', 'processing')
+      .where('attempts', '=', job.attempts)
+      .returning('session_id')
+      .executeTakeFirst();
+    if (!ready) {
+      // Deleted meanwhile: nothing may stay stored. (Taken over: the new holder stores the
+      // same key.)
+      const row = await this.db
+        .selectFrom('replays')
+        .select('session_id')
+        .where('session_id', '=', id)
+        .executeTakeFirst();
+      if (!row) await this.replays.storage.delete(key);
+      return;
+    }
+    await rm(this.replays.rawDir(id), { recursive: true, force: true });
+    this.log.info({ session: id, ms, bytes: size, seconds: result.durationSeconds }, 'replay ready');
   }
 
   /**
@@ -340,7 +277,7 @@ export class ReplayWorker {
     const names = await readdir(this.replays.tmpDir).catch(() => [] as string[]);
     for (const name of names) {
       const match = /^([0-9a-f-]{36})-(\d+)-[0-9a-f]+$/.exec(name);
-      if (match && this.#running.has(match[1] as string)) continue;
+      if (match && this.#working.has(match[1] as string)) continue;
       if (match && isSessionId(match[1] as string)) {
         const held = await this.db
           .selectFrom('replays')
@@ -355,5 +292,53 @@ export class ReplayWorker {
       await rm(join(this.replays.tmpDir, name), { recursive: true, force: true });
       this.log.info({ folder: name }, 'removed the temp folder of an abandoned replay job');
     }
+  }
+}
+
+/** The replays as the job queue's table: a replay `processing` is a job, `not_before` its due time. */
+class ReplayJobs implements JobTable<Claimed> {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async claim(limit: number, leaseMs: number): Promise<Claimed[]> {
+    const result = await sql<Claimed>`
+      update replays
+      set lease_until = now() + ${leaseMs} * interval '1 millisecond',
+          attempts = attempts + 1
+      where session_id in (
+        select session_id from replays
+        where status = 'processing' and not_before <= now()
+          and (lease_until is null or lease_until < now())
+        order by not_before
+        limit ${limit}
+        for update skip locked
+      )
+      returning session_id::text as session_id, attempts`.execute(this.db);
+    return result.rows;
+  }
+
+  async renew(job: Claimed, leaseMs: number): Promise<boolean> {
+    const row = await this.#held(job)
+      .set({ lease_until: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'` })
+      .returning('session_id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async retry(job: Claimed, delayMs: number, error: string): Promise<void> {
+    await this.#held(job)
+      .set({ error, lease_until: null, not_before: sql<Date>`now() + ${delayMs} * interval '1 millisecond'` })
+      .execute();
+  }
+
+  async giveUp(job: Claimed, error: string): Promise<void> {
+    await this.#held(job).set({ status: 'failed', error, lease_until: null }).execute();
+  }
+
+  #held(job: Claimed) {
+    return this.db
+      .updateTable('replays')
+      .where('session_id', '=', job.session_id)
+      .where('status', '=', 'processing')
+      .where('attempts', '=', job.attempts);
   }
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
 import { SIGNATURE_HEADER } from '../contract/webhooks.js';
 import type { Database } from '../db/schema.js';
+import { JobQueue, type Job, type JobTable } from '../jobs/job-queue.js';
 import { signatureHeader } from './signature.js';
 
 export interface DispatcherOptions {
@@ -24,18 +25,16 @@ export interface DeliveryOutcome {
 }
 
 /** A row claimed for one attempt. */
-interface Claimed {
+interface Claimed extends Job {
   id: string;
   event_type: string;
   url: string;
   body: string;
-  attempts: number;
 }
 
 /**
- * Delivers the webhook outbox, at least once. Every `pollMs` each instance claims the rows that
- * are due with one short statement (`FOR UPDATE SKIP LOCKED`: instances never claim the same
- * row), pushing their `next_attempt_at` past the delivery timeout as a lease; then POSTs each,
+ * Delivers the webhook outbox, at least once, on the job queue (jobs/job-queue.ts): each due row
+ * is claimed with its `next_attempt_at` pushed past the delivery timeout as a lease, then POSTed,
  * signed afresh, with no transaction or connection held while waiting. A 2xx deletes the row;
  * anything else (or no answer within the timeout) schedules the next attempt after the retry
  * delay, until the schedule is spent and the row is marked given up. An instance killed
@@ -45,61 +44,56 @@ interface Claimed {
  * service only these background attempts.
  */
 export class WebhookDispatcher {
-  readonly #leaseMs: number;
-  readonly #concurrency: number;
-  readonly #inFlight = new Map<string, AbortController>();
-  #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
-  #stopped = false;
+  readonly #queue: JobQueue<Claimed>;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly options: DispatcherOptions,
-    private readonly log: FastifyBaseLogger,
+    log: FastifyBaseLogger,
     private readonly onOutcome: (outcome: DeliveryOutcome) => void = () => undefined,
   ) {
-    // Longer than any attempt can last, so a row is never claimed again while one is in flight.
-    this.#leaseMs = options.timeoutMs * 2 + 1_000;
-    this.#concurrency = options.concurrency ?? 16;
+    this.#queue = new JobQueue(
+      new OutboxRows(db),
+      (row, { signal }) => this.#deliver(row, signal),
+      {
+        name: 'webhook outbox',
+        concurrency: options.concurrency ?? 16,
+        pollMs: options.pollMs,
+        // Longer than any attempt can last, so a row is never claimed again while one is in flight.
+        leaseMs: options.timeoutMs * 2 + 1_000,
+        retryDelayMs: (row) => retryDelay(row.attempts, options.retryDelaysMs),
+        onFailure: (row, error, retryInMs) => {
+          this.onOutcome({ type: row.event_type, outcome: retryInMs === undefined ? 'gave_up' : 'failed' });
+          log[retryInMs === undefined ? 'error' : 'warn'](
+            { receiver: hostOf(row.url), type: row.event_type, attempt: row.attempts, error, retryInMs },
+            retryInMs === undefined ? 'webhook given up' : 'webhook attempt failed',
+          );
+        },
+      },
+      log,
+    );
   }
 
   start(): void {
-    if (this.#timer || this.#stopped) return;
-    this.#timer = setInterval(() => void this.poll(), this.options.pollMs);
-    this.#timer.unref();
-    void this.poll();
+    this.#queue.start();
   }
 
-  /**
-   * Claims what is due (as many as free delivery slots allow) and starts delivering it; resolves
-   * once claimed, not delivered. Polls never overlap.
-   */
+  /** Claims what is due and starts delivering it; resolves once claimed, not delivered. */
   poll(): Promise<void> {
-    this.#polling ??= this.#claimAndDeliver().finally(() => {
-      this.#polling = undefined;
-    });
-    return this.#polling;
+    return this.#queue.poll();
   }
 
   /** Resolves when every delivery in flight has finished (tests). */
-  async idle(): Promise<void> {
-    while (this.#polling || this.#inFlight.size > 0) {
-      await this.#polling;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  idle(): Promise<void> {
+    return this.#queue.idle();
   }
 
   /**
    * Stops polling and aborts the deliveries in flight: their rows stay leased and come due again
    * (a receiver may have got the request: it de-duplicates by id). Call before closing the store.
    */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    for (const controller of this.#inFlight.values()) controller.abort(new Error('shutting down'));
-    await this.#polling?.catch(() => undefined);
-    while (this.#inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  stop(): Promise<void> {
+    return this.#queue.stop();
   }
 
   /** Rows neither delivered nor given up (the metrics' pending gauge). */
@@ -112,29 +106,43 @@ export class WebhookDispatcher {
     return row.n;
   }
 
-  async #claimAndDeliver(): Promise<void> {
-    const free = this.#concurrency - this.#inFlight.size;
-    if (this.#stopped || free <= 0) return;
-    let claimed: Claimed[];
+  /** One attempt: resolves when delivered (the row deleted), throws what went wrong otherwise. */
+  async #deliver(row: Claimed, signal: AbortSignal): Promise<void> {
+    const now = this.options.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
+    let response: Response;
     try {
-      claimed = await this.#claim(free);
+      response = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Streammeon-Webhooks/1',
+          [SIGNATURE_HEADER]: signatureHeader(this.options.secret, row.body, now),
+        },
+        body: row.body,
+        redirect: 'manual',
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
+      });
     } catch (error) {
-      this.log.warn({ err: error }, 'webhook outbox poll failed');
-      return;
+      // fetch's own message ("fetch failed") says nothing; its cause says what (ECONNREFUSED, …).
+      throw error instanceof Error && error.cause instanceof Error ? error.cause : error;
     }
-    for (const row of claimed) {
-      const controller = new AbortController();
-      this.#inFlight.set(row.id, controller);
-      void this.#deliver(row, controller.signal).finally(() => this.#inFlight.delete(row.id));
-    }
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status < 200 || response.status > 299) throw new Error(`HTTP ${response.status}`);
+    if (signal.aborted) return;
+    await this.db.deleteFrom('webhook_outbox').where('id', '=', row.id).execute();
+    this.onOutcome({ type: row.event_type, outcome: 'delivered' });
   }
+}
 
-  /** One statement: the due rows no other instance holds, leased to this one. */
-  async #claim(limit: number): Promise<Claimed[]> {
+/** The outbox as the job queue's table: `next_attempt_at` is both the due time and the lease. */
+class OutboxRows implements JobTable<Claimed> {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async claim(limit: number, leaseMs: number): Promise<Claimed[]> {
     const result = await sql<Claimed>`
       update webhook_outbox o
       set attempts = o.attempts + 1,
-          next_attempt_at = now() + ${this.#leaseMs} * interval '1 millisecond'
+          next_attempt_at = now() + ${leaseMs} * interval '1 millisecond'
       from (
         select id from webhook_outbox
         where given_up_at is null and next_attempt_at <= now()
@@ -147,67 +155,32 @@ export class WebhookDispatcher {
     return result.rows;
   }
 
-  async #deliver(row: Claimed, signal: AbortSignal): Promise<void> {
-    let failure: string | undefined;
-    try {
-      const now = this.options.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
-      const response = await fetch(row.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Streammeon-Webhooks/1',
-          [SIGNATURE_HEADER]: signatureHeader(this.options.secret, row.body, now),
-        },
-        body: row.body,
-        redirect: 'manual',
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]),
-      });
-      await response.body?.cancel().catch(() => undefined);
-      if (response.status < 200 || response.status > 299) failure = `HTTP ${response.status}`;
-    } catch (error) {
-      failure =
-        error instanceof Error
-          ? error.cause instanceof Error
-            ? error.cause.message
-            : error.message
-          : String(error);
-    }
-    // Stopping mid-attempt: the lease stands, and the row comes due again after it.
-    if (signal.aborted) return;
-    try {
-      if (failure === undefined) {
-        await this.db.deleteFrom('webhook_outbox').where('id', '=', row.id).execute();
-        this.onOutcome({ type: row.event_type, outcome: 'delivered' });
-        return;
-      }
-      const delay = retryDelay(row.attempts, this.options.retryDelaysMs);
-      await this.db
-        .updateTable('webhook_outbox')
-        .set({
-          last_error: failure.slice(0, 500),
-          ...(delay === undefined
-            ? { given_up_at: sql<Date>`now()` }
-            : { next_attempt_at: sql<Date>`now() + ${delay} * interval '1 millisecond'` }),
-        })
-        .where('id', '=', row.id)
-        .where('attempts', '=', row.attempts)
-        .execute();
-      this.onOutcome({ type: row.event_type, outcome: delay === undefined ? 'gave_up' : 'failed' });
-      const level = delay === undefined ? 'error' : 'warn';
-      this.log[level](
-        {
-          receiver: hostOf(row.url),
-          type: row.event_type,
-          attempt: row.attempts,
-          error: failure,
-          retryInMs: delay,
-        },
-        delay === undefined ? 'webhook given up' : 'webhook attempt failed',
-      );
-    } catch (error) {
-      // The database is down: the lease ends and the row comes due again.
-      this.log.warn({ err: error }, 'webhook outbox update failed');
-    }
+  async renew(row: Claimed, leaseMs: number): Promise<boolean> {
+    const renewed = await this.#held(row)
+      .set({ next_attempt_at: sql<Date>`now() + ${leaseMs} * interval '1 millisecond'` })
+      .returning('id')
+      .executeTakeFirst();
+    return renewed !== undefined;
+  }
+
+  async retry(row: Claimed, delayMs: number, error: string): Promise<void> {
+    await this.#held(row)
+      .set({ last_error: error, next_attempt_at: sql<Date>`now() + ${delayMs} * interval '1 millisecond'` })
+      .execute();
+  }
+
+  async giveUp(row: Claimed, error: string): Promise<void> {
+    await this.#held(row)
+      .set({ last_error: error, given_up_at: sql<Date>`now()` })
+      .execute();
+  }
+
+  #held(row: Claimed) {
+    return this.db
+      .updateTable('webhook_outbox')
+      .where('id', '=', row.id)
+      .where('attempts', '=', row.attempts)
+      .where('given_up_at', 'is', null);
   }
 }
 
