@@ -6,14 +6,15 @@
  *               webhooks/ (the outbox and its delivery)
  *   domain      auth/, live/, limits/, agora/, media/, replays/   (base only; never each other)
  *   transports  http/, realtime/                                (domain and base; never each other)
- *   top         app.ts (wiring), main.ts (process)
+ *   top         features/ (each feature a plugin: its services' routes and hooks; services.ts
+ *               builds the service graph), app.ts (lists the features), main.ts (process)
  *
  * Imports go downwards only, never sideways between two domain folders or the two transports,
  * and nothing anywhere is part of an import cycle. The web app may import src/contract/ only.
  */
 const DOMAIN = '^src/(auth|live|limits|agora|media|replays)/';
 const TRANSPORT = '^src/(http|realtime)/';
-const TOP = '^src/(app|main)\\.ts$';
+const TOP = '^src/((app|main)\\.ts$|features/)';
 const BASE = '^src/(contract/|db/|metrics/|jobs/|webhooks/|config\\.ts$|clock\\.ts$|redis\\.ts$)';
 
 module.exports = {
@@ -52,14 +53,14 @@ module.exports = {
     {
       name: 'domain-folders-do-not-import-each-other',
       comment:
-        'A domain folder needs another only through an interface of its own (e.g. live/ CommentGate), wired in app.ts.',
+        'A domain folder needs another only through an interface of its own (e.g. live/ CommentGate), wired in features/services.ts.',
       severity: 'error',
       from: { path: DOMAIN },
       to: { path: DOMAIN, pathNot: '^src/$1/' },
     },
     {
       name: 'transports-do-not-import-each-other',
-      comment: 'http/ and realtime/ are siblings: share through the domain or the base, wire in app.ts.',
+      comment: 'http/ and realtime/ are siblings: share through the domain or the base, wire in features/.',
       severity: 'error',
       from: { path: '^src/(http|realtime)/' },
       to: { path: TRANSPORT, pathNot: '^src/$1/' },

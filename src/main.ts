@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   let closing = false;
   /**
    * Graceful shutdown: from the signal on, new requests get 503 `{detail}` with
-   * `Connection: close` (buildApp's refuseWhileClosing; Fastify's own 503 is not `{detail}`),
+   * `Connection: close` (features/platform.ts's refuseWhileClosing; Fastify's own 503 is not `{detail}`),
    * every WebSocket is closed with 1012 so clients reconnect to another instance, requests in
    * flight finish, the listener closes, then Redis and the database pool. A second signal, or
    * the deadline, ends the process at once: the orchestrator's SIGKILL would come next anyway.

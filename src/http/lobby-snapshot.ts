@@ -28,8 +28,8 @@ const MAX_PAGES = 64;
 /**
  * The shared snapshot behind `GET /live/sessions/active`: each page (limit, cursor) is read
  * from the database and serialized once, then served to every request for at most `maxAgeMs`
- * (viewer counts and durations may be that old). `invalidate()` drops every page at once: app.ts
- * calls it when any instance starts or ends a session (the bus carries it), so a new or ended
+ * (viewer counts and durations may be that old). `invalidate()` drops every page at once:
+ * features/live.ts calls it when any instance starts or ends a session (the bus carries it), so a new or ended
  * session shows on the next request. Concurrent misses share one read; a read that was under
  * way when the lobby changed serves its own requests but is not kept.
  */

@@ -159,22 +159,7 @@ export class Moderation {
     await this.#requireModerator(session.vendor_id, actor, 'only the host or a moderator may ban');
     if (String(input.userId) === String(session.vendor_id))
       throw forbidden('the host cannot be banned from their own chat');
-    const target = await this.db
-      .selectFrom('users as u')
-      .select((eb) => [
-        'u.id',
-        'u.name',
-        eb
-          .selectFrom('moderators as m')
-          .select(sql<boolean>`true`.as('is_moderator'))
-          .where('m.vendor_id', '=', session.vendor_id)
-          .whereRef('m.user_id', '=', 'u.id')
-          .as('is_moderator'),
-      ])
-      .where('u.id', '=', input.userId)
-      .executeTakeFirst();
-    if (!target) throw notFound('User not found');
-    if (target.is_moderator) throw forbidden('a moderator cannot be banned; remove them as moderator first');
+    const target = await this.#banTarget(session.vendor_id, input.userId);
 
     const now = this.clock.now();
     const until = input.durationSeconds ? new Date(now + input.durationSeconds * 1000) : null;
@@ -214,28 +199,9 @@ export class Moderation {
         until: until?.toISOString() ?? null,
         banned_by: actor.id,
       });
-      const deleted: Published[] = [];
-      if (input.deleteRecent) {
-        // The user's comments of the last 10 minutes in any session of this vendor, per session
-        // under that session's lock (each deletion takes that session's next offset).
-        const recent = await trx
-          .selectFrom('comments as c')
-          .innerJoin('live_sessions as s', 's.id', 'c.session_id')
-          .select(['c.id', 'c.session_id'])
-          .where('s.vendor_id', '=', session.vendor_id)
-          .where('c.user_id', '=', target.id)
-          .where('c.deleted_at', 'is', null)
-          .where('c.created_at', '>=', new Date(now - DELETE_RECENT_MS))
-          .orderBy('c.session_id')
-          .orderBy('c.event_offset')
-          .execute();
-        const bySession = new Map<string, string[]>();
-        for (const c of recent) bySession.set(c.session_id, [...(bySession.get(c.session_id) ?? []), c.id]);
-        for (const [id, commentIds] of [...bySession].sort(([a], [b]) => a.localeCompare(b))) {
-          await lockSession(trx, id);
-          deleted.push(...(await this.#delete(trx, id, commentIds, actor.id)));
-        }
-      }
+      const deleted = input.deleteRecent
+        ? await this.#deleteRecent(trx, session.vendor_id, target.id, now, actor.id)
+        : [];
       return {
         ban: {
           user_id: target.id,
@@ -249,6 +215,59 @@ export class Moderation {
     });
     this.#publish(deleted);
     return ban;
+  }
+
+  /** The user to ban, who must exist and not be one of the vendor's moderators. */
+  async #banTarget(vendorId: UserId, userId: UserId): Promise<{ id: UserId; name: string }> {
+    const target = await this.db
+      .selectFrom('users as u')
+      .select((eb) => [
+        'u.id',
+        'u.name',
+        eb
+          .selectFrom('moderators as m')
+          .select(sql<boolean>`true`.as('is_moderator'))
+          .where('m.vendor_id', '=', vendorId)
+          .whereRef('m.user_id', '=', 'u.id')
+          .as('is_moderator'),
+      ])
+      .where('u.id', '=', userId)
+      .executeTakeFirst();
+    if (!target) throw notFound('User not found');
+    if (target.is_moderator) throw forbidden('a moderator cannot be banned; remove them as moderator first');
+    return target;
+  }
+
+  /**
+   * Deletes the user's comments of the last 10 minutes in any session of this vendor, per
+   * session under that session's lock (each deletion takes that session's next offset).
+   */
+  async #deleteRecent(
+    trx: Transaction<Database>,
+    vendorId: UserId,
+    userId: UserId,
+    now: number,
+    actorId: UserId,
+  ): Promise<Published[]> {
+    const recent = await trx
+      .selectFrom('comments as c')
+      .innerJoin('live_sessions as s', 's.id', 'c.session_id')
+      .select(['c.id', 'c.session_id'])
+      .where('s.vendor_id', '=', vendorId)
+      .where('c.user_id', '=', userId)
+      .where('c.deleted_at', 'is', null)
+      .where('c.created_at', '>=', new Date(now - DELETE_RECENT_MS))
+      .orderBy('c.session_id')
+      .orderBy('c.event_offset')
+      .execute();
+    const bySession = new Map<string, string[]>();
+    for (const c of recent) bySession.set(c.session_id, [...(bySession.get(c.session_id) ?? []), c.id]);
+    const deleted: Published[] = [];
+    for (const [id, commentIds] of [...bySession].sort(([a], [b]) => a.localeCompare(b))) {
+      await lockSession(trx, id);
+      deleted.push(...(await this.#delete(trx, id, commentIds, actorId)));
+    }
+    return deleted;
   }
 
   /** Lifts a ban or timeout; 404 when the user is not banned. */

@@ -1,4 +1,4 @@
-/** Whether a session's room records, and where (the replays service answers; wired in app.ts). */
+/** Whether a session's room records, and where (the replays service answers; wired in features/services.ts). */
 export interface RecordingPolicy {
   /**
    * Called when the session's room is created: the folder, as Janus sees it, where it records

@@ -48,7 +48,7 @@ export class SocketTally {
   };
 }
 
-/** State read when Prometheus scrapes; wired by app.ts once the parts exist. */
+/** State read when Prometheus scrapes; wired by features/metrics.ts once the parts exist. */
 export interface MetricSources {
   /** `/ws/live` rooms (sessions with at least one peer here) on this instance. */
   rooms(): number;
@@ -225,7 +225,7 @@ export class Metrics {
     }
   }
 
-  /** Where the scrape-time gauges read from (app.ts, once the hubs and the store exist). */
+  /** Where the scrape-time gauges read from (features/metrics.ts, once the hubs and the store exist). */
   readFrom(sources: MetricSources): void {
     this.#sources = sources;
   }

@@ -66,6 +66,29 @@ interface RecordingSet {
 
 const JANUS_NAME = /^(videoroom-\d+-user-\d+)-\d+-(?:audio|video|data)(?:-\d+)?\.mjr$/;
 
+/** The tools as one job runs them: under its timeout and its abort. */
+interface Tools {
+  ppRec: string;
+  ffmpeg: string;
+  ffprobe: string;
+  run: Run;
+  signal: AbortSignal | undefined;
+}
+
+/** A set whose tracks were extracted, each to a plain file, and when it starts (µs). */
+interface UsableSet {
+  audio: Track | undefined;
+  video: Track | undefined;
+  start: number;
+}
+
+interface Segment {
+  file: string;
+  duration: number;
+  /** µs since the epoch of its start. */
+  at: number;
+}
+
 /**
  * Processes the `.mjr` files of `rawDir` into one file in `workDir`; undefined when there are
  * none (nobody's media reached the room). Throws UnusableRecording when no track can be read.
@@ -75,24 +98,59 @@ export async function processRecording(
   workDir: string,
   options: ProcessOptions = {},
 ): Promise<ProcessedReplay | undefined> {
-  const tools = {
+  const tools: Tools = {
     ppRec: options.janusPpRec ?? 'janus-pp-rec',
     ffmpeg: options.ffmpeg ?? 'ffmpeg',
     ffprobe: options.ffprobe ?? 'ffprobe',
+    run: (file, args) => runTool(file, args, options.timeoutMs ?? 10 * 60_000, options.signal),
+    signal: options.signal,
   };
-  const run = (file: string, args: string[]) =>
-    runTool(file, args, options.timeoutMs ?? 10 * 60_000, options.signal);
+  const names = await recordingFiles(rawDir);
+  if (names.length === 0) return undefined;
+  const problems: string[] = [];
+  const tracks = await readTracks(tools, rawDir, names, problems);
+  const { sets, extracted } = await extractTracks(tools, workDir, groupIntoSets(tracks), problems);
+  if (sets.length === 0) {
+    throw new UnusableRecording(`no playable track in the recording (${problems.join('; ')})`.slice(0, 500));
+  }
+  const extension: ReplayExtension = sets.some((s) => s.video?.codec === 'h264') ? 'mp4' : 'webm';
+  const segments: Segment[] = [];
+  for (const [index, set] of sets.entries()) {
+    const file = join(workDir, `segment${index}.${extension}`);
+    await muxSet(tools, set, extracted, file, {
+      extension,
+      withAudio: sets.some((s) => s.audio),
+      withVideo: sets.some((s) => s.video),
+    });
+    segments.push({ file, duration: await probeDuration(tools.run, tools.ffprobe, file), at: set.start });
+  }
+  const final = await concatenate(tools, workDir, segments, extension);
+  return {
+    file: final,
+    extension,
+    contentType: CONTENT_TYPES[extension],
+    durationSeconds: round(await probeDuration(tools.run, tools.ffprobe, final)),
+    timeline: timelineOf(segments),
+  };
+}
 
-  let names: string[];
+/** The `.mjr` files of a recording, in name order; none when its folder does not exist. */
+async function recordingFiles(rawDir: string): Promise<string[]> {
   try {
-    names = (await readdir(rawDir)).filter((name) => name.endsWith('.mjr')).sort();
+    return (await readdir(rawDir)).filter((name) => name.endsWith('.mjr')).sort();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  if (names.length === 0) return undefined;
+}
 
-  const problems: string[] = [];
+/** Each file's header; an empty or unreadable file is left out, with its reason in `problems`. */
+async function readTracks(
+  tools: Tools,
+  rawDir: string,
+  names: string[],
+  problems: string[],
+): Promise<Track[]> {
   const tracks: Track[] = [];
   for (const name of names) {
     const file = join(rawDir, name);
@@ -101,34 +159,43 @@ export async function processRecording(
       problems.push(`${name} is empty`);
       continue;
     }
-    const header = await readHeader(run, tools.ppRec, file).catch((error: unknown) => {
-      options.signal?.throwIfAborted();
+    const header = await readHeader(tools.run, tools.ppRec, file).catch((error: unknown) => {
+      tools.signal?.throwIfAborted();
       problems.push(`${name}: ${describe(error)}`);
       return undefined;
     });
     if (header) tracks.push(header);
   }
+  return tracks;
+}
 
-  const sets = groupIntoSets(tracks);
-  // Each track as a plain file; a track janus-pp-rec cannot read is left out.
+/**
+ * Each track as a plain file; a track janus-pp-rec cannot read is left out (its reason in
+ * `problems`), and a set left with no track goes.
+ */
+async function extractTracks(
+  tools: Tools,
+  workDir: string,
+  sets: RecordingSet[],
+  problems: string[],
+): Promise<{ sets: UsableSet[]; extracted: Map<Track, string> }> {
   const extracted = new Map<Track, string>();
   for (const [index, set] of sets.entries()) {
     for (const track of [set.audio, set.video]) {
       if (!track) continue;
       const target = join(workDir, `set${index}-${track.kind}.${plainExtension(track)}`);
       try {
-        await run(tools.ppRec, [track.file, target]);
+        await tools.run(tools.ppRec, [track.file, target]);
         if ((await stat(target).catch(() => undefined))?.size) extracted.set(track, target);
         else problems.push(`${basename(track.file)}: no media in it`);
       } catch (error) {
-        options.signal?.throwIfAborted();
+        tools.signal?.throwIfAborted();
         problems.push(`${basename(track.file)}: ${describe(error)}`);
       }
     }
   }
   const usable = sets
     .map((set) => ({
-      ...set,
       audio: set.audio && extracted.has(set.audio) ? set.audio : undefined,
       video: set.video && extracted.has(set.video) ? set.video : undefined,
     }))
@@ -137,84 +204,77 @@ export async function processRecording(
       ...set,
       start: Math.min(...[set.audio, set.video].flatMap((t) => (t ? [t.firstPacket] : []))),
     }));
-  if (usable.length === 0) {
-    throw new UnusableRecording(`no playable track in the recording (${problems.join('; ')})`.slice(0, 500));
-  }
+  return { sets: usable, extracted };
+}
 
-  const extension: ReplayExtension = usable.some((s) => s.video?.codec === 'h264') ? 'mp4' : 'webm';
-  const withAudio = usable.some((s) => s.audio);
-  const withVideo = usable.some((s) => s.video);
-  const segments: { file: string; duration: number; at: number }[] = [];
-  for (const [index, set] of usable.entries()) {
-    const file = join(workDir, `segment${index}.${extension}`);
-    const args: string[] = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
-    const maps: string[] = [];
-    let input = 0;
-    for (const track of [set.audio, set.video]) {
-      if (!track) continue;
-      args.push(
-        '-itsoffset',
-        ((track.firstPacket - set.start) / 1e6).toFixed(6),
-        '-i',
-        extracted.get(track)!,
-      );
-      maps.push('-map', `${input++}:${track.kind === 'audio' ? 'a' : 'v'}`);
-    }
-    // A set without a track the others have: silence, or black frames, as long as the set.
-    const length = await probeDuration(run, tools.ffprobe, extracted.get((set.video ?? set.audio)!)!);
-    if (withAudio && !set.audio) {
-      args.push('-f', 'lavfi', '-t', length.toFixed(3), '-i', 'anullsrc=r=48000:cl=stereo');
-      maps.push('-map', `${input++}:a`);
-    }
-    if (withVideo && !set.video) {
-      args.push('-f', 'lavfi', '-t', length.toFixed(3), '-i', 'color=c=black:s=640x480:r=30');
-      maps.push('-map', `${input}:v`);
-    }
-    args.push(...maps);
-    if (extension === 'webm') {
-      args.push('-c:v', set.video ? 'copy' : 'libvpx', '-c:a', set.audio ? 'copy' : 'libopus');
-    } else {
-      args.push(
-        '-c:v',
-        set.video?.codec === 'h264' ? 'copy' : 'libx264',
-        ...(set.video?.codec === 'h264' ? [] : ['-preset', 'veryfast', '-pix_fmt', 'yuv420p']),
-        '-c:a',
-        'aac',
-        '-b:a',
-        '128k',
-      );
-    }
-    args.push('-f', extension, file);
-    await run(tools.ffmpeg, args);
-    segments.push({ file, duration: await probeDuration(run, tools.ffprobe, file), at: set.start });
+/**
+ * Muxes one set into `file` without re-encoding what the container takes, the later-starting
+ * track offset by the difference of the first packets' times.
+ */
+async function muxSet(
+  tools: Tools,
+  set: UsableSet,
+  extracted: Map<Track, string>,
+  file: string,
+  all: { extension: ReplayExtension; withAudio: boolean; withVideo: boolean },
+): Promise<void> {
+  const args: string[] = ['-hide_banner', '-nostdin', '-y', '-v', 'error'];
+  const maps: string[] = [];
+  let input = 0;
+  for (const track of [set.audio, set.video]) {
+    if (!track) continue;
+    args.push('-itsoffset', ((track.firstPacket - set.start) / 1e6).toFixed(6), '-i', extracted.get(track)!);
+    maps.push('-map', `${input++}:${track.kind === 'audio' ? 'a' : 'v'}`);
   }
+  // A set without a track the others have: silence, or black frames, as long as the set.
+  const length = await probeDuration(tools.run, tools.ffprobe, extracted.get((set.video ?? set.audio)!)!);
+  if (all.withAudio && !set.audio) {
+    args.push('-f', 'lavfi', '-t', length.toFixed(3), '-i', 'anullsrc=r=48000:cl=stereo');
+    maps.push('-map', `${input++}:a`);
+  }
+  if (all.withVideo && !set.video) {
+    args.push('-f', 'lavfi', '-t', length.toFixed(3), '-i', 'color=c=black:s=640x480:r=30');
+    maps.push('-map', `${input}:v`);
+  }
+  args.push(...maps);
+  if (all.extension === 'webm') {
+    args.push('-c:v', set.video ? 'copy' : 'libvpx', '-c:a', set.audio ? 'copy' : 'libopus');
+  } else {
+    const h264 = set.video?.codec === 'h264';
+    args.push(
+      '-c:v',
+      h264 ? 'copy' : 'libx264',
+      ...(h264 ? [] : ['-preset', 'veryfast', '-pix_fmt', 'yuv420p']),
+    );
+    args.push('-c:a', 'aac', '-b:a', '128k');
+  }
+  await tools.run(tools.ffmpeg, [...args, '-f', all.extension, file]);
+}
 
-  // One pass for one segment too: it writes the index that makes the file seekable.
+/**
+ * Concatenates the segments into the replay. One pass for one segment too: it writes the index
+ * that makes the file seekable.
+ */
+async function concatenate(
+  tools: Tools,
+  workDir: string,
+  segments: Segment[],
+  extension: ReplayExtension,
+): Promise<string> {
   const list = join(workDir, 'segments.txt');
   await writeFile(list, segments.map((s) => `file '${s.file.replace(/'/g, "'\\''")}'\n`).join(''));
   const final = join(workDir, `replay.${extension}`);
-  await run(tools.ffmpeg, [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-f',
-    'concat',
-    '-safe',
-    '0',
-    '-i',
-    list,
-    '-map',
-    '0',
-    '-c',
-    'copy',
-    ...(extension === 'webm' ? ['-cues_to_front', '1'] : ['-movflags', '+faststart']),
-    '-f',
-    extension,
-    final,
+  const seekable = extension === 'webm' ? ['-cues_to_front', '1'] : ['-movflags', '+faststart'];
+  await tools.run(tools.ffmpeg, [
+    ...['-hide_banner', '-nostdin', '-y', '-v', 'error'],
+    ...['-f', 'concat', '-safe', '0', '-i', list],
+    ...['-map', '0', '-c', 'copy', ...seekable, '-f', extension, final],
   ]);
+  return final;
+}
 
+/** Where each segment sits in the replay, and when it was streamed. */
+function timelineOf(segments: Segment[]): ReplaySegment[] {
   const timeline: ReplaySegment[] = [];
   let offset = 0;
   for (const segment of segments) {
@@ -225,13 +285,7 @@ export async function processRecording(
     });
     offset += segment.duration;
   }
-  return {
-    file: final,
-    extension,
-    contentType: CONTENT_TYPES[extension],
-    durationSeconds: round(await probeDuration(run, tools.ffprobe, final)),
-    timeline,
-  };
+  return timeline;
 }
 
 type Run = (file: string, args: string[]) => Promise<string>;

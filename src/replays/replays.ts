@@ -10,7 +10,7 @@ import type { LiveSession } from '../contract/rest.js';
 import type { Database, UserId } from '../db/schema.js';
 import type { ReplayStorage } from './storage.js';
 
-/** Sessions as the API shows them, by id (live/sessions.ts answers; wired in app.ts). */
+/** Sessions as the API shows them, by id (live/sessions.ts answers; wired in features/services.ts). */
 export type SessionLookup = (ids: string[]) => Promise<Map<string, LiveSession>>;
 
 /** What the replays API needs of a stored replay to serve its file. */
