@@ -1,7 +1,7 @@
 /**
  * The layers of src/ (docs/architecture.md draws them), enforced by `npm run lint`:
  *
- *   base        contract/, db/, config.ts, clock.ts, redis.ts,  (contract/ imports nothing of ours)
+ *   base        contract/, db/, config.ts (+ config-reader.ts), clock.ts, redis.ts,  (contract/ imports nothing of ours)
  *               metrics/ (the Prometheus registry), jobs/ (the background job queue),
  *               webhooks/ (the outbox and its delivery)
  *   domain      auth/, live/, limits/, agora/, media/, replays/   (base only; never each other)
@@ -15,7 +15,7 @@
 const DOMAIN = '^src/(auth|live|limits|agora|media|replays)/';
 const TRANSPORT = '^src/(http|realtime)/';
 const TOP = '^src/((app|main)\\.ts$|features/)';
-const BASE = '^src/(contract/|db/|metrics/|jobs/|webhooks/|config\\.ts$|clock\\.ts$|redis\\.ts$)';
+const BASE = '^src/(contract/|db/|metrics/|jobs/|webhooks/|config(-reader)?\\.ts$|clock\\.ts$|redis\\.ts$)';
 
 module.exports = {
   forbidden: [

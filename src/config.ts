@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { EnvReader, type Env, type RateRule } from './config-reader.js';
+
+export { parseDurations, parseRateRule, type RateRule } from './config-reader.js';
 
 /** Everything the service reads from its environment, parsed and checked once at start-up. */
 export interface Config {
@@ -16,6 +19,11 @@ export interface Config {
   /** Prefix of every Redis key and channel, so deployments can share one Redis. */
   redisPrefix: string;
   jwtSecret: string;
+  /**
+   * Where a development secret loadConfig made up (no JWT_SECRET, files in DATA_DIR) is to be
+   * kept (keepDevelopmentSecret); undefined when there is nothing to keep.
+   */
+  jwtSecretFile: string | undefined;
   accessTtlMin: number;
   /** `'*'` or an explicit list of allowed origins. */
   corsOrigins: '*' | string[];
@@ -104,12 +112,6 @@ export interface WebhookConfig {
 /** Retry waits of a failed webhook: the first retry within 30 s, given up after about 16 h. */
 export const DEFAULT_WEBHOOK_RETRY_DELAYS = '10s,30s,1m,5m,15m,30m,1h,2h,4h,8h';
 
-/** At most `max` events per fixed window of `windowMs`. */
-export interface RateRule {
-  max: number;
-  windowMs: number;
-}
-
 /**
  * Rate limits (see docs/hardening.md). Counters live in Redis when REDIS_URL is set, so every
  * instance draws from the same budget; otherwise in memory.
@@ -150,317 +152,253 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /**
  * Reads the configuration from `env`. Collects every problem before throwing so that one start
- * reports all bad variables, one line each.
+ * reports all bad variables, one line each. It writes nothing: a development JWT secret it had
+ * to make up is kept by `keepDevelopmentSecret` (main.ts).
  */
 export function loadConfig(env: Env = process.env): Config {
-  const problems: string[] = [];
+  const read = new EnvReader(env);
   const nodeEnv = (env.NODE_ENV ?? 'development') as Config['env'];
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
-    problems.push(`NODE_ENV must be development, production or test (got "${env.NODE_ENV}")`);
+    read.problem(`NODE_ENV must be development, production or test (got "${env.NODE_ENV}")`);
   }
   const production = nodeEnv === 'production';
-
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return value;
-  };
-
   const dataDir = env.DATA_DIR || './data';
-  const databaseUrl = parseDatabaseUrl(env.DATABASE_URL, problems);
-
-  let redisUrl: string | undefined = env.REDIS_URL || undefined;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
-    redisUrl = undefined;
-  }
-
-  let jwtSecret = env.JWT_SECRET ?? '';
-  if (!jwtSecret) {
-    if (production) {
-      problems.push('JWT_SECRET is required when NODE_ENV=production (a long random string)');
-    } else {
-      jwtSecret = developmentSecret(dataDir);
-    }
-  } else if (production && jwtSecret.length < 16) {
-    problems.push('JWT_SECRET must be at least 16 characters when NODE_ENV=production');
-  }
-
-  const corsRaw = env.CORS_ORIGINS?.trim();
-  let corsOrigins: Config['corsOrigins'] = '*';
-  if (corsRaw && corsRaw !== '*') {
-    corsOrigins = corsRaw
-      .split(',')
-      .map((o) => o.trim().replace(/\/$/, ''))
-      .filter(Boolean);
-    for (const origin of corsOrigins) {
-      if (!/^https?:\/\/[^/]+$/.test(origin)) {
-        problems.push(`CORS_ORIGINS entries must look like https://host[:port] (got "${origin}")`);
-      }
-    }
-  } else if (!corsRaw && production) {
-    problems.push('CORS_ORIGINS is required when NODE_ENV=production (comma-separated origins, or *)');
-  }
-
-  const cspConnectSrc = (env.CSP_CONNECT_SRC ?? '')
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const source of cspConnectSrc) {
-    if (!/^(https?|wss?):\/\/[^\s/;,']+$/.test(source)) {
-      problems.push(
-        `CSP_CONNECT_SRC entries must look like http://host:port or ws://host:port (got "${source}")`,
-      );
-    }
-  }
-
-  // By default only proxies on this host or a private network are believed.
-  const trustRaw = env.TRUST_PROXY?.trim() || 'loopback,linklocal,uniquelocal';
-  let trustProxy: boolean | string = trustRaw;
-  if (trustRaw === 'true' || trustRaw === 'false') trustProxy = trustRaw === 'true';
-  else {
-    for (const entry of trustRaw.split(',').map((e) => e.trim())) {
-      if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(entry)) {
-        problems.push(
-          `TRUST_PROXY must be true, false, or addresses/CIDRs/loopback,linklocal,uniquelocal separated by commas (got "${entry}")`,
-        );
-      }
-    }
-  }
-
-  const appId = env.AGORA_APP_ID?.trim();
-  const appCertificate = env.AGORA_APP_CERTIFICATE?.trim();
-  if (Boolean(appId) !== Boolean(appCertificate)) {
-    problems.push('AGORA_APP_ID and AGORA_APP_CERTIFICATE must be set together');
-  }
-
-  let iceServers: unknown[] = [];
-  if (env.ICE_SERVERS) {
-    try {
-      const parsed: unknown = JSON.parse(env.ICE_SERVERS);
-      if (!Array.isArray(parsed)) throw new Error('not an array');
-      iceServers = parsed;
-    } catch {
-      problems.push(
-        'ICE_SERVERS must be a JSON array of RTCIceServer objects, e.g. [{"urls":"stun:host:3478"}]',
-      );
-    }
-  }
-
-  const rule = (name: string, fallback: string): RateRule => {
-    const raw = env[name]?.trim() || fallback;
-    const parsed = parseRateRule(raw);
-    if (parsed) return parsed;
-    problems.push(
-      `${name} must look like MAX/WINDOW, e.g. 20/1m or 5/500ms (MAX 1-10000000, WINDOW 100ms-24h; got "${raw}")`,
-    );
-    return parseRateRule(fallback) as RateRule;
-  };
-  const rateLimitsRaw = (env.RATE_LIMITS ?? 'on').trim().toLowerCase();
-  if (!['on', 'off', ''].includes(rateLimitsRaw)) {
-    problems.push(`RATE_LIMITS must be on or off (got "${env.RATE_LIMITS}")`);
-  }
-
-  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
-  if (metricsToken && metricsToken.length < 16) {
-    problems.push('METRICS_TOKEN must be at least 16 characters (a long random string)');
-  }
-  const metricsPortRaw = env.METRICS_PORT?.trim();
-  const metricsPort = metricsPortRaw ? int('METRICS_PORT', 0, 0, 65535) : undefined;
-
-  const webhookUrls = (env.WEBHOOK_URLS ?? '')
-    .split(/[\s,]+/)
-    .map((u) => u.trim())
-    .filter(Boolean);
-  for (const url of webhookUrls) {
-    if (!/^https?:\/\/[^\s/]+/.test(url)) {
-      problems.push(`WEBHOOK_URLS entries must be http:// or https:// URLs (got "${url}")`);
-    }
-  }
-  const webhookSecret = env.WEBHOOK_SECRET ?? '';
-  if (webhookUrls.length > 0 && webhookSecret.length < 16) {
-    problems.push(
-      'WEBHOOK_SECRET is required with WEBHOOK_URLS (16+ characters; receivers check signatures with it)',
-    );
-  }
-  const retryRaw = env.WEBHOOK_RETRY_DELAYS?.trim() || DEFAULT_WEBHOOK_RETRY_DELAYS;
-  let retryDelaysMs = parseDurations(retryRaw);
-  if (!retryDelaysMs) {
-    problems.push(
-      `WEBHOOK_RETRY_DELAYS must be durations separated by commas, e.g. 10s,1m,1h (each 10ms-24h; got "${retryRaw}")`,
-    );
-    retryDelaysMs = parseDurations(DEFAULT_WEBHOOK_RETRY_DELAYS) ?? [];
-  }
-
-  const janusUrls = (env.JANUS_URLS?.trim() ? env.JANUS_URLS : (env.JANUS_URL ?? ''))
-    .split(/[\s,]+/)
-    .map((u) => u.trim())
-    .filter(Boolean);
-  for (const url of janusUrls) {
-    if (!/^wss?:\/\/[^\s/]+/.test(url)) {
-      problems.push(
-        `JANUS_URLS / JANUS_URL entries must be ws:// or wss:// URLs of Janus's WebSocket API (got "${url}")`,
-      );
-    }
-  }
-  if (new Set(janusUrls).size !== janusUrls.length) problems.push('JANUS_URLS lists a server twice');
-  const turnUrls = (env.TURN_URLS ?? '')
-    .split(/[\s,]+/)
-    .map((u) => u.trim())
-    .filter(Boolean);
-  for (const url of turnUrls) {
-    if (!/^turns?:[^\s]+$/.test(url)) {
-      problems.push(
-        `TURN_URLS entries must be turn: or turns: URLs, e.g. turn:turn.example.com:3478 (got "${url}")`,
-      );
-    }
-  }
-  const turnSecret = env.TURN_SECRET ?? '';
-  if (turnUrls.length > 0 && turnSecret.length < 16) {
-    problems.push("TURN_SECRET is required with TURN_URLS (coturn's static-auth-secret, 16+ characters)");
-  }
-  if (turnUrls.length === 0 && turnSecret) problems.push('TURN_SECRET is set but TURN_URLS is empty');
-  const turnTtlSeconds = int('TURN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600);
-
-  const recordingsRaw = (env.RECORDINGS ?? 'on').trim().toLowerCase();
-  if (!['on', 'off', ''].includes(recordingsRaw)) {
-    problems.push(`RECORDINGS must be on or off (got "${env.RECORDINGS}")`);
-  }
+  const janusUrls = readJanusUrls(read, env);
   const recordingsDir = resolve(
     env.RECORDINGS_DIR ||
       (dataDir.startsWith('memory://')
         ? join(tmpdir(), `streammeon-recordings-${process.pid}`)
         : join(dataDir, 'recordings')),
   );
-
   const config: Config = {
     env: nodeEnv,
     host: env.HOST || '0.0.0.0',
-    port: int('PORT', 8000, 0, 65535),
-    databaseUrl,
+    port: read.int('PORT', 8000, 0, 65535),
+    databaseUrl: parseDatabaseUrl(env.DATABASE_URL, read),
     dataDir,
-    redisUrl,
+    redisUrl: readRedisUrl(read),
     redisPrefix: env.REDIS_PREFIX || 'sm:',
-    jwtSecret,
-    accessTtlMin: int('ACCESS_TTL_MIN', 120, 1, 60 * 24 * 365),
-    corsOrigins,
-    trustProxy,
-    cspConnectSrc,
-    agora: appId && appCertificate ? { appId, appCertificate } : undefined,
-    iceServers,
+    ...readJwtSecret(read, production, dataDir),
+    accessTtlMin: read.int('ACCESS_TTL_MIN', 120, 1, 60 * 24 * 365),
+    corsOrigins: readCorsOrigins(read, production),
+    trustProxy: readTrustProxy(read),
+    cspConnectSrc: read.list('CSP_CONNECT_SRC', {
+      entry: /^(https?|wss?):\/\/[^\s/;,']+$/,
+      mustBe: 'CSP_CONNECT_SRC entries must look like http://host:port or ws://host:port',
+    }),
+    agora: readAgora(read),
+    iceServers: read.jsonArray(
+      'ICE_SERVERS',
+      'ICE_SERVERS must be a JSON array of RTCIceServer objects, e.g. [{"urls":"stun:host:3478"}]',
+    ),
     logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
-    realtime: {
-      viewerCountIntervalMs: int('VIEWER_COUNT_INTERVAL_MS', 500, 10, 60_000),
-      heartbeatIntervalMs: int('WS_HEARTBEAT_MS', 30_000, 100, 600_000),
-      maxBufferedBytes: int('WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
-      presenceHeartbeatMs: int('PRESENCE_HEARTBEAT_MS', 5_000, 100, 600_000),
-      presenceTtlMs: int('PRESENCE_TTL_MS', 20_000, 300, 3_600_000),
-    },
-    // Defaults are ceilings against scripted abuse that real users (and the test suites, which
-    // run everything from 127.0.0.1) never reach; docs/hardening.md suggests tighter values.
-    rateLimits: {
-      enabled: rateLimitsRaw !== 'off',
-      authPerIp: rule('RATE_LIMIT_AUTH_IP', '300/1m'),
-      authPerEmail: rule('RATE_LIMIT_AUTH_EMAIL', '20/5m'),
-      commentsPerUser: rule('RATE_LIMIT_COMMENTS', '120/1m'),
-      moderationPerUser: rule('RATE_LIMIT_MODERATION', '300/1m'),
-      wsConnectsPerIp: rule('RATE_LIMIT_WS_CONNECT_IP', '3000/1m'),
-    },
-    metrics: { token: metricsToken, port: metricsPort },
-    webhooks: {
-      urls: webhookUrls,
-      secret: webhookSecret,
-      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
-      retryDelaysMs,
-      pollMs: int('WEBHOOK_POLL_MS', 1_000, 10, 60_000),
-    },
-    lobbySnapshotMs: int('LOBBY_SNAPSHOT_MS', 1_000, 0, 1_000),
-    media: {
-      janusUrls,
-      janusApiSecret: env.JANUS_API_SECRET || undefined,
-      turn:
-        turnUrls.length > 0 && turnSecret
-          ? { urls: turnUrls, secret: turnSecret, ttlSeconds: turnTtlSeconds }
-          : undefined,
-    },
+    realtime: readRealtime(read),
+    rateLimits: readRateLimits(read),
+    metrics: readMetrics(read),
+    webhooks: readWebhooks(read),
+    lobbySnapshotMs: read.int('LOBBY_SNAPSHOT_MS', 1_000, 0, 1_000),
+    media: { janusUrls, janusApiSecret: env.JANUS_API_SECRET || undefined, turn: readTurn(read) },
     recordings: {
-      enabled: recordingsRaw !== 'off',
+      enabled: read.onOff('RECORDINGS'),
       dir: recordingsDir,
       janusDir: env.JANUS_RECORDINGS_DIR || join(recordingsDir, 'raw'),
-      retentionDays: int('RECORDINGS_RETENTION_DAYS', 30, 0, 36_500),
+      retentionDays: read.int('RECORDINGS_RETENTION_DAYS', 30, 0, 36_500),
       // Only SFU mode records; a processing-only instance sets REPLAY_JOBS itself.
-      jobs: int('REPLAY_JOBS', janusUrls.length > 0 ? 1 : 0, 0, 16),
-      leaseSeconds: int('REPLAY_LEASE_SECONDS', 30, 2, 3600),
+      jobs: read.int('REPLAY_JOBS', janusUrls.length > 0 ? 1 : 0, 0, 16),
+      leaseSeconds: read.int('REPLAY_LEASE_SECONDS', 30, 2, 3600),
     },
   };
-  if (problems.length) throw new ConfigError(problems);
+  if (read.problems.length) throw new ConfigError(read.problems);
   return config;
 }
 
-const WINDOW_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-
-/** `MAX/WINDOW`, e.g. `20/1m`, `5/500ms`, `100/10s`; undefined when it is not one. */
-export function parseRateRule(raw: string): RateRule | undefined {
-  const match = /^(\d+)\s*\/\s*(\d+)\s*(ms|s|m|h)$/.exec(raw.trim());
-  if (!match) return undefined;
-  const max = Number(match[1]);
-  const windowMs = Number(match[2]) * (WINDOW_UNITS[match[3] as string] as number);
-  if (max < 1 || max > 10_000_000 || windowMs < 100 || windowMs > 86_400_000) return undefined;
-  return { max, windowMs };
+function readRedisUrl(read: EnvReader): string | undefined {
+  const url = read.raw('REDIS_URL') || undefined;
+  if (!url || /^rediss?:\/\//.test(url)) return url;
+  read.problem(`REDIS_URL must start with redis:// or rediss:// (got "${url}")`);
+  return undefined;
 }
 
-/** `10s,1m,1h`: durations in ms, each from 10 ms to 24 h; undefined when it is not that. */
-export function parseDurations(raw: string): number[] | undefined {
-  const out: number[] = [];
-  for (const part of raw.split(',')) {
-    const match = /^(\d+)\s*(ms|s|m|h)$/.exec(part.trim());
-    if (!match) return undefined;
-    const ms = Number(match[1]) * (WINDOW_UNITS[match[2] as string] as number);
-    if (ms < 10 || ms > 86_400_000) return undefined;
-    out.push(ms);
+/**
+ * JWT_SECRET, required in production. Elsewhere a missing one is the secret kept in DATA_DIR
+ * (made up on the first start and kept by keepDevelopmentSecret), so tokens survive restarts
+ * without anyone having to invent a secret.
+ */
+function readJwtSecret(
+  read: EnvReader,
+  production: boolean,
+  dataDir: string,
+): Pick<Config, 'jwtSecret' | 'jwtSecretFile'> {
+  const jwtSecret = read.raw('JWT_SECRET');
+  if (jwtSecret) {
+    if (production && jwtSecret.length < 16)
+      read.problem('JWT_SECRET must be at least 16 characters when NODE_ENV=production');
+    return { jwtSecret, jwtSecretFile: undefined };
   }
-  return out.length > 0 ? out : undefined;
+  if (production) {
+    read.problem('JWT_SECRET is required when NODE_ENV=production (a long random string)');
+    return { jwtSecret: '', jwtSecretFile: undefined };
+  }
+  if (dataDir.startsWith('memory://'))
+    return { jwtSecret: randomBytes(32).toString('hex'), jwtSecretFile: undefined };
+  const file = join(resolve(dataDir), 'jwt-secret');
+  try {
+    return { jwtSecret: readFileSync(file, 'utf8').trim(), jwtSecretFile: undefined };
+  } catch {
+    return { jwtSecret: randomBytes(32).toString('hex'), jwtSecretFile: file };
+  }
+}
+
+/**
+ * Keeps a development JWT secret that loadConfig made up in DATA_DIR, so the next start reads it.
+ * Nothing to do when the secret was set or already kept.
+ */
+export function keepDevelopmentSecret(config: Config): void {
+  if (!config.jwtSecretFile) return;
+  mkdirSync(dirname(config.jwtSecretFile), { recursive: true });
+  writeFileSync(config.jwtSecretFile, config.jwtSecret, { mode: 0o600 });
+}
+
+function readCorsOrigins(read: EnvReader, production: boolean): Config['corsOrigins'] {
+  const raw = read.text('CORS_ORIGINS');
+  if (!raw) {
+    if (production)
+      read.problem('CORS_ORIGINS is required when NODE_ENV=production (comma-separated origins, or *)');
+    return '*';
+  }
+  if (raw === '*') return '*';
+  return read.list(
+    'CORS_ORIGINS',
+    {
+      entry: /^https?:\/\/[^/]+$/,
+      mustBe: 'CORS_ORIGINS entries must look like https://host[:port]',
+      separator: /,/,
+      normalize: (origin) => origin.replace(/\/$/, ''),
+    },
+    raw,
+  );
+}
+
+/** By default only proxies on this host or a private network are believed. */
+function readTrustProxy(read: EnvReader): boolean | string {
+  const raw = read.text('TRUST_PROXY') ?? 'loopback,linklocal,uniquelocal';
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  // Every entry, an empty one included (proxy-addr refuses it at start).
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/.test(entry)) {
+      read.problem(
+        `TRUST_PROXY must be true, false, or addresses/CIDRs/loopback,linklocal,uniquelocal separated by commas (got "${entry}")`,
+      );
+    }
+  }
+  return raw;
+}
+
+function readAgora(read: EnvReader): Config['agora'] {
+  const appId = read.text('AGORA_APP_ID');
+  const appCertificate = read.text('AGORA_APP_CERTIFICATE');
+  if (Boolean(appId) !== Boolean(appCertificate)) {
+    read.problem('AGORA_APP_ID and AGORA_APP_CERTIFICATE must be set together');
+  }
+  return appId && appCertificate ? { appId, appCertificate } : undefined;
+}
+
+function readRealtime(read: EnvReader): RealtimeConfig {
+  return {
+    viewerCountIntervalMs: read.int('VIEWER_COUNT_INTERVAL_MS', 500, 10, 60_000),
+    heartbeatIntervalMs: read.int('WS_HEARTBEAT_MS', 30_000, 100, 600_000),
+    maxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    presenceHeartbeatMs: read.int('PRESENCE_HEARTBEAT_MS', 5_000, 100, 600_000),
+    presenceTtlMs: read.int('PRESENCE_TTL_MS', 20_000, 300, 3_600_000),
+  };
+}
+
+/**
+ * Defaults are ceilings against scripted abuse that real users (and the test suites, which run
+ * everything from 127.0.0.1) never reach; docs/hardening.md suggests tighter values.
+ */
+function readRateLimits(read: EnvReader): RateLimitConfig {
+  return {
+    enabled: read.onOff('RATE_LIMITS'),
+    authPerIp: read.rateRule('RATE_LIMIT_AUTH_IP', '300/1m'),
+    authPerEmail: read.rateRule('RATE_LIMIT_AUTH_EMAIL', '20/5m'),
+    commentsPerUser: read.rateRule('RATE_LIMIT_COMMENTS', '120/1m'),
+    moderationPerUser: read.rateRule('RATE_LIMIT_MODERATION', '300/1m'),
+    wsConnectsPerIp: read.rateRule('RATE_LIMIT_WS_CONNECT_IP', '3000/1m'),
+  };
+}
+
+function readMetrics(read: EnvReader): MetricsConfig {
+  const token = read.text('METRICS_TOKEN');
+  if (token && token.length < 16) {
+    read.problem('METRICS_TOKEN must be at least 16 characters (a long random string)');
+  }
+  return { token, port: read.text('METRICS_PORT') ? read.int('METRICS_PORT', 0, 0, 65535) : undefined };
+}
+
+function readWebhooks(read: EnvReader): WebhookConfig {
+  const urls = read.list('WEBHOOK_URLS', {
+    entry: /^https?:\/\/[^\s/]+/,
+    mustBe: 'WEBHOOK_URLS entries must be http:// or https:// URLs',
+  });
+  const secret = read.raw('WEBHOOK_SECRET');
+  if (urls.length > 0 && secret.length < 16) {
+    read.problem(
+      'WEBHOOK_SECRET is required with WEBHOOK_URLS (16+ characters; receivers check signatures with it)',
+    );
+  }
+  return {
+    urls,
+    secret,
+    timeoutMs: read.int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    retryDelaysMs: read.durations('WEBHOOK_RETRY_DELAYS', DEFAULT_WEBHOOK_RETRY_DELAYS),
+    pollMs: read.int('WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+  };
+}
+
+/** JANUS_URLS, or JANUS_URL when that is unset. */
+function readJanusUrls(read: EnvReader, env: Env): string[] {
+  const urls = read.list(
+    'JANUS_URLS',
+    {
+      entry: /^wss?:\/\/[^\s/]+/,
+      mustBe: "JANUS_URLS / JANUS_URL entries must be ws:// or wss:// URLs of Janus's WebSocket API",
+    },
+    env.JANUS_URLS?.trim() ? env.JANUS_URLS : (env.JANUS_URL ?? ''),
+  );
+  if (new Set(urls).size !== urls.length) read.problem('JANUS_URLS lists a server twice');
+  return urls;
+}
+
+function readTurn(read: EnvReader): TurnConfig | undefined {
+  const urls = read.list('TURN_URLS', {
+    entry: /^turns?:[^\s]+$/,
+    mustBe: 'TURN_URLS entries must be turn: or turns: URLs, e.g. turn:turn.example.com:3478',
+  });
+  const secret = read.raw('TURN_SECRET');
+  if (urls.length > 0 && secret.length < 16) {
+    read.problem("TURN_SECRET is required with TURN_URLS (coturn's static-auth-secret, 16+ characters)");
+  }
+  if (urls.length === 0 && secret) read.problem('TURN_SECRET is set but TURN_URLS is empty');
+  const ttlSeconds = read.int('TURN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600);
+  return urls.length > 0 && secret ? { urls, secret, ttlSeconds } : undefined;
 }
 
 /** Accepts `postgresql://`, `postgres://` and the original's SQLAlchemy `postgresql+psycopg2://`. */
-function parseDatabaseUrl(raw: string | undefined, problems: string[]): string | undefined {
+function parseDatabaseUrl(raw: string | undefined, read: EnvReader): string | undefined {
   if (!raw) return undefined;
   const normalized = raw.replace(/^postgres(ql)?\+[a-z0-9]+:\/\//i, 'postgresql://');
   if (!/^postgres(ql)?:\/\//i.test(normalized)) {
-    problems.push(`DATABASE_URL must start with postgresql:// (got "${raw.replace(/:[^:@/]*@/, ':***@')}")`);
+    read.problem(`DATABASE_URL must start with postgresql:// (got "${raw.replace(/:[^:@/]*@/, ':***@')}")`);
     return undefined;
   }
   try {
     new URL(normalized);
   } catch {
-    problems.push('DATABASE_URL is not a valid URL');
+    read.problem('DATABASE_URL is not a valid URL');
     return undefined;
   }
   return normalized;
-}
-
-/**
- * Outside production a missing JWT_SECRET is generated once and kept in DATA_DIR, so tokens
- * survive restarts without anyone having to invent a secret.
- */
-function developmentSecret(dataDir: string): string {
-  if (dataDir.startsWith('memory://')) return randomBytes(32).toString('hex');
-  const file = join(resolve(dataDir), 'jwt-secret');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(resolve(dataDir), { recursive: true });
-    const secret = randomBytes(32).toString('hex');
-    writeFileSync(file, secret, { mode: 0o600 });
-    return secret;
-  }
 }

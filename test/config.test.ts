@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, keepDevelopmentSecret, loadConfig } from '../src/config.js';
 
 const BASE = { NODE_ENV: 'test', DATA_DIR: 'memory://', JWT_SECRET: 'a-secret-of-sufficient-length' };
 
@@ -111,6 +114,64 @@ describe('loadConfig', () => {
     assert.equal(config.redisUrl, undefined);
     assert.equal(config.accessTtlMin, 120);
     assert.equal(config.corsOrigins, '*');
+  });
+
+  test('each bad variable has its own line naming it, and the good ones beside it are read', () => {
+    const error = configError({
+      ...BASE,
+      CSP_CONNECT_SRC: 'http://ok:1 bad',
+      TRUST_PROXY: 'loopback,,10.0.0.0/8',
+      ICE_SERVERS: '{}',
+      RATE_LIMITS: 'maybe',
+      RATE_LIMIT_COMMENTS: '5/1y',
+      METRICS_TOKEN: 'short',
+      WEBHOOK_URLS: 'http://ok ftp://bad',
+      WEBHOOK_RETRY_DELAYS: '1s,1y',
+      JANUS_URLS: 'ws://a ws://a',
+      TURN_URLS: 'stun:x',
+      RECORDINGS: 'no',
+      REPLAY_JOBS: '99',
+    });
+    assert.deepEqual(
+      error.problems.map((line) => line.split(' ')[0]).sort(),
+      [
+        'CSP_CONNECT_SRC',
+        'ICE_SERVERS',
+        'JANUS_URLS',
+        'METRICS_TOKEN',
+        'RATE_LIMITS',
+        'RATE_LIMIT_COMMENTS',
+        'RECORDINGS',
+        'REPLAY_JOBS',
+        'TRUST_PROXY',
+        'TURN_SECRET',
+        'TURN_URLS',
+        'WEBHOOK_RETRY_DELAYS',
+        'WEBHOOK_SECRET',
+        'WEBHOOK_URLS',
+      ],
+      error.message,
+    );
+    assert.match(error.message, /CSP_CONNECT_SRC .*\(got "bad"\)/);
+    assert.match(error.message, /TRUST_PROXY .*\(got ""\)/);
+    assert.match(error.message, /WEBHOOK_URLS .*\(got "ftp:\/\/bad"\)/);
+  });
+
+  test('without JWT_SECRET outside production, a made-up secret is kept in DATA_DIR and read on the next start', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'streammeon-config-'));
+    try {
+      const env = { NODE_ENV: 'development', DATA_DIR: dataDir };
+      const first = loadConfig(env);
+      assert.equal(first.jwtSecret.length, 64);
+      // Parsing writes nothing: keeping it is main.ts's step.
+      assert.equal(existsSync(join(dataDir, 'jwt-secret')), false);
+      keepDevelopmentSecret(first);
+      const next = loadConfig(env);
+      assert.equal(next.jwtSecret, first.jwtSecret);
+      assert.equal(next.jwtSecretFile, undefined, 'nothing more to keep');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('CORS_ORIGINS is split on commas', () => {
