@@ -52,6 +52,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorateRequest('caller', null);
+  app.decorateRequest('publisher', null);
   const services = await buildServices(config, app.log, deps);
   app.addHook('onClose', () => services.close());
 

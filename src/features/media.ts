@@ -14,5 +14,5 @@ export const media = fp<Services>(async (app, services) => {
   await app.register(streamKeyRoutes, { streamKeys, auth: routeAuth });
   const iceServers = { turn: config.media.turn, staticIceServers: config.iceServers, clock };
   await app.register(iceServerRoutes, { ...iceServers, auth: routeAuth });
-  await app.register(mediaRoutes, { ...iceServers, media, sessions, streamKeys, auth: services.auth });
+  await app.register(mediaRoutes, { ...iceServers, media, sessions, streamKeys, auth: routeAuth });
 });

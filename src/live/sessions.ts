@@ -2,7 +2,7 @@ import { badCursor, decodeCursor, encodeCursor } from '../contract/cursors.js';
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
-import { invalid, notFound, unauthorized } from '../contract/errors.js';
+import { forbidden, invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
 import type { ChatState, LiveSession, SessionPage } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
@@ -107,6 +107,26 @@ export class Sessions {
     const rows = await this.#select().where('s.id', 'in', known).execute();
     const counts = await this.viewerCounts.counts(rows.map((r) => r.id));
     return new Map(rows.map((r) => [r.id, this.#toSession(r, counts.get(r.id) ?? 0)]));
+  }
+
+  /**
+   * Who may publish video to a session (WHIP): only its vendor, only while it is live. Unknown:
+   * not_found; anyone else: forbidden; ended: session_ended.
+   */
+  async requirePublisher(id: string, userId: UserId): Promise<void> {
+    const session = await this.find(id);
+    if (!session) throw notFound('Session not found');
+    if (String(session.vendor_id) !== String(userId)) {
+      throw forbidden('This is not your session: only its vendor may publish to it');
+    }
+    if (!session.is_live) throw sessionEnded('Session has ended');
+  }
+
+  /** Watching a session's video (WHEP) needs it live. Unknown: not_found; ended: session_ended. */
+  async requireLive(id: string): Promise<void> {
+    const session = await this.find(id);
+    if (!session) throw notFound('Session not found');
+    if (!session.is_live) throw sessionEnded('Session has ended');
   }
 
   /** The id of the vendor's newest live session, if any (WHIP with a stream key publishes to it). */

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import type { Config } from '../../config.js';
 import type { Caller } from '../../auth/authenticator.js';
-import { forbidden, invalid, unavailable } from '../../contract/errors.js';
+import { requireChannelPublisher } from '../../agora/publishing.js';
+import { invalid, unavailable } from '../../contract/errors.js';
 import type { Sessions } from '../../live/sessions.js';
 import { callerOf, type RouteAuth } from '../authenticate.js';
 import { bearerSecurity, errorResponses } from '../schemas.js';
@@ -130,20 +131,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
 
   /** Only the vendor of the live session named by the channel may publish into it. */
   const requireSessionVendor = async (caller: Caller, channelName: string): Promise<void> => {
-    const session = await sessions.find(channelName);
-    if (!session || session.id !== channelName) {
-      throw forbidden(
-        `role publisher needs the channel name to be the id of your live session; "${channelName}" is not a session id (use role audience to join it)`,
-      );
-    }
-    if (String(session.vendor_id) !== String(caller.userId)) {
-      throw forbidden(
-        `role publisher is only for the vendor of session ${channelName}; use role audience to watch it`,
-      );
-    }
-    if (!session.is_live) {
-      throw forbidden(`role publisher needs a live session; session ${channelName} has ended`);
-    }
+    requireChannelPublisher(await sessions.find(channelName), channelName, caller.userId);
   };
 
   app.get(

@@ -1,9 +1,7 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Authenticator } from '../../auth/authenticator.js';
 import type { Clock } from '../../clock.js';
 import type { TurnConfig } from '../../config.js';
-import { forbidden, sessionEnded } from '../../contract/errors.js';
 import { MediaResourceParams, SDP_TYPE, TRICKLE_TYPE } from '../../contract/media.js';
 import { AuthQuery, SessionParams } from '../../contract/rest.js';
 import type { UserId } from '../../db/schema.js';
@@ -12,7 +10,7 @@ import type { Media } from '../../media/media.js';
 import { isStreamKey, type StreamKeys } from '../../media/stream-keys.js';
 import { checkSessionDescription } from '../../media/sdp.js';
 import { iceServerLinks, mintIceServers } from '../../media/turn-credentials.js';
-import { requestToken } from '../authenticate.js';
+import { callerOf, publisherOf, type RouteAuth } from '../authenticate.js';
 import { acceptSdpBodies, ifMatchOf, resourceHeaders, sendRaw, textBody } from '../sdp-bodies.js';
 import { bearerSecurity, errorResponses } from '../schemas.js';
 
@@ -20,7 +18,7 @@ export interface MediaRoutesOptions {
   media: Media;
   sessions: Sessions;
   streamKeys: StreamKeys;
-  auth: Authenticator;
+  auth: RouteAuth;
   turn: TurnConfig | undefined;
   staticIceServers: unknown[];
   clock: Clock;
@@ -41,26 +39,9 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
   const { media, sessions, streamKeys, auth, turn, staticIceServers, clock } = options;
   acceptSdpBodies(app);
 
-  /** A vendor's JWT or a stream key: who publishes, and the title a new session would get. */
-  async function publisher(request: FastifyRequest): Promise<{ userId: UserId; title: string | undefined }> {
-    const token = requestToken(request);
-    if (token && isStreamKey(token)) {
-      const owner = await streamKeys.authenticate(token);
-      return { userId: owner.userId, title: owner.title };
-    }
-    const caller = await auth.caller(token);
-    if (caller.role !== 'vendor') throw forbidden('vendor role required');
-    return { userId: caller.userId, title: undefined };
-  }
-
-  /** The session, which must be live; and, for publishing, the caller's own. */
-  async function liveSession(id: string, vendor?: UserId): Promise<void> {
-    const session = await sessions.get(id);
-    if (vendor !== undefined && String(session.vendor.id) !== String(vendor)) {
-      throw forbidden('This is not your session: only its vendor may publish to it');
-    }
-    if (!session.is_live) throw sessionEnded('Session has ended');
-  }
+  // Publishing takes a vendor's access token or one of their stream keys; watching, any user's.
+  const requirePublisher = auth.requirePublisher(isStreamKey, (key) => streamKeys.authenticate(key));
+  const requireUser = auth.requireUser;
 
   function links(userId: UserId): string[] {
     const servers = mintIceServers({ turn, staticIceServers, userId, now: new Date(clock.now()) });
@@ -93,12 +74,13 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         ...sdpBody,
         response: errorResponses(400, 401, 403, 404, 409, 415, 503),
       },
+      preHandler: requirePublisher,
     },
     async (request, reply) => {
       const { text } = textBody(request, SDP_TYPE);
-      const { userId } = await publisher(request);
+      const { userId } = publisherOf(request);
       media.sfu();
-      await liveSession(request.params.session_id, userId);
+      await sessions.requirePublisher(request.params.session_id, userId);
       return publish(reply, request.params.session_id, userId, text);
     },
   );
@@ -117,10 +99,11 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         ...sdpBody,
         response: errorResponses(400, 401, 403, 415, 503),
       },
+      preHandler: requirePublisher,
     },
     async (request, reply) => {
       const { text } = textBody(request, SDP_TYPE);
-      const { userId, title } = await publisher(request);
+      const { userId, title } = publisherOf(request);
       media.sfu();
       const sessionId =
         (await sessions.liveOf(userId)) ?? (await sessions.create(userId, title ?? 'Live')).session_id;
@@ -143,10 +126,11 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         consumes: [TRICKLE_TYPE],
         response: errorResponses(400, 401, 403, 404, 412, 415, 503),
       },
+      preHandler: requirePublisher,
     },
     async (request, reply) => {
       const { text } = textBody(request, TRICKLE_TYPE);
-      const { userId } = await publisher(request);
+      const { userId } = publisherOf(request);
       const { session_id, resource_id } = request.params;
       const patched = await media
         .sfu()
@@ -167,9 +151,10 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         querystring: AuthQuery,
         response: errorResponses(401, 403, 404, 503),
       },
+      preHandler: requirePublisher,
     },
     async (request, reply) => {
-      const { userId } = await publisher(request);
+      const { userId } = publisherOf(request);
       const { session_id, resource_id } = request.params;
       await media.sfu().publishers.stop(session_id, resource_id, userId);
       return sendRaw(reply, 200);
@@ -191,14 +176,15 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         ...sdpBody,
         response: errorResponses(400, 401, 404, 409, 415, 503),
       },
+      preHandler: requireUser,
     },
     async (request, reply) => {
       const { text } = textBody(request, SDP_TYPE);
-      const caller = await auth.caller(requestToken(request));
+      const caller = callerOf(request);
       const subscribers = media.sfu().subscribers;
       // The player's offer is only a well-formedness check: Janus offers, the player answers.
       checkSessionDescription(text, 'offer');
-      await liveSession(request.params.session_id);
+      await sessions.requireLive(request.params.session_id);
       const subscribed = await subscribers.subscribe(request.params.session_id, caller.userId);
       resourceHeaders(
         reply,
@@ -225,10 +211,11 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         ...patchBody,
         response: errorResponses(400, 401, 403, 404, 412, 415, 422, 503),
       },
+      preHandler: requireUser,
     },
     async (request, reply) => {
       const { type, text } = textBody(request, SDP_TYPE, TRICKLE_TYPE);
-      const caller = await auth.caller(requestToken(request));
+      const caller = callerOf(request);
       const { session_id, resource_id } = request.params;
       const subscribers = media.sfu().subscribers;
       if (type === SDP_TYPE) await subscribers.answer(session_id, resource_id, caller.userId, text);
@@ -248,9 +235,10 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
         querystring: AuthQuery,
         response: errorResponses(401, 403, 404, 503),
       },
+      preHandler: requireUser,
     },
     async (request, reply) => {
-      const caller = await auth.caller(requestToken(request));
+      const caller = callerOf(request);
       const { session_id, resource_id } = request.params;
       media.sfu().subscribers.stop(session_id, resource_id, caller.userId);
       return sendRaw(reply, 200);
