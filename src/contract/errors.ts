@@ -1,43 +1,93 @@
 /**
- * Errors in the domain's words. Services throw DomainError with a stable code; each transport maps
- * the codes once: http/errors.ts to a status and `{detail}` (or FastAPI's 422 list), realtime to an
- * `error` event (`ERROR_EVENT_CODES` below, listed in docs/protocol.md; a test checks).
+ * Errors in the domain's words. Services throw DomainError with a stable code. Each code's HTTP status and WebSocket event are in `DOMAIN_ERRORS` below, which
+ * http/errors.ts (status and `{detail}`, or FastAPI's 422 list) and realtime (an `error` event,
+ * `ERROR_EVENT_CODES`, listed in docs/protocol.md; a test checks) read.
  */
 
-export type DomainErrorCode =
+/** The `code` of a WebSocket `{type:"error", code, detail}` event, and whether to retry. */
+export interface ErrorEventInfo {
+  meaning: string;
+  /** True when sending the same message again later may succeed. */
+  retry: boolean;
+}
+
+export const ERROR_EVENT_CODES = {
+  bad_json: { meaning: 'the frame is not valid JSON', retry: false },
+  invalid_message: {
+    meaning: 'the message is not one the endpoint takes, or a field is invalid',
+    retry: false,
+  },
+  unknown_type: { meaning: 'no such message type on this endpoint', retry: false },
+  unauthorized: { meaning: "the sender's user no longer exists", retry: false },
+  forbidden: { meaning: 'the sender may not do this', retry: false },
+  not_found: { meaning: 'the session does not exist', retry: false },
+  session_ended: { meaning: 'the session ended: comments are closed', retry: false },
+  rate_limited: { meaning: 'over the comment budget; `retry_after` says in how many seconds', retry: true },
+  banned: {
+    meaning: 'the user is banned from this chat; `until` says until when (null: until lifted)',
+    retry: false,
+  },
+  slow_mode: {
+    meaning: 'slow mode: `retry_after` says in how many seconds the user may comment again',
+    retry: true,
+  },
+  blocked_term: { meaning: 'the comment contains a term the host blocked; it was not stored', retry: false },
+  unavailable: { meaning: 'the database is unreachable; the comment was not stored', retry: true },
+  internal: { meaning: 'the server failed; the message may not have been handled', retry: true },
+  role_already_set: { meaning: '`/ws/signal`: the role is chosen by the first message only', retry: false },
+  forbidden_target: { meaning: '`/ws/signal`: viewers can only signal the vendor', retry: false },
+} as const satisfies Record<string, ErrorEventInfo>;
+
+export type ErrorEventCode = keyof typeof ERROR_EVENT_CODES;
+
+/** How a domain error reaches a client: its HTTP status, and its WebSocket `error` event code. */
+export interface DomainErrorInfo {
+  status: number;
+  event: ErrorEventCode;
+}
+
+/**
+ * Every domain error code, once, with its HTTP status and its WebSocket event code beside it.
+ * A code a socket can never raise (registration, login, paging, WHIP/WHEP) still names the
+ * event it would be, for completeness.
+ */
+export const DOMAIN_ERRORS = {
   /** A value the rules refuse; `field` says where (FastAPI's `loc`). */
-  | 'invalid'
+  invalid: { status: 422, event: 'invalid_message' },
   /** No token, a bad one, or one whose user no longer exists. */
-  | 'unauthorized'
+  unauthorized: { status: 401, event: 'unauthorized' },
   /** Signed in, but not allowed to do this. */
-  | 'forbidden'
-  | 'not_found'
+  forbidden: { status: 403, event: 'forbidden' },
+  not_found: { status: 404, event: 'not_found' },
   /** The session ended: comments are closed. */
-  | 'session_ended'
+  session_ended: { status: 409, event: 'session_ended' },
   /** Over a budget; `retryAfterMs` says when to try again. */
-  | 'rate_limited'
+  rate_limited: { status: 429, event: 'rate_limited' },
   /** Registration with an email that is taken. */
-  | 'email_taken'
+  email_taken: { status: 400, event: 'invalid_message' },
   /** Login with a wrong email or password (the answer does not say which). */
-  | 'bad_credentials'
+  bad_credentials: { status: 400, event: 'unauthorized' },
   /** A paging cursor this server never issued. */
-  | 'bad_cursor'
+  bad_cursor: { status: 400, event: 'invalid_message' },
   /** A dependency is missing or down (the database, a service not configured). */
-  | 'unavailable'
+  unavailable: { status: 503, event: 'unavailable' },
   /** The author is banned from this vendor's chat; `until` says until when (null: until lifted). */
-  | 'banned'
+  banned: { status: 403, event: 'banned' },
   /** Slow mode: the author commented less than the session's slow-mode seconds ago. */
-  | 'slow_mode'
+  slow_mode: { status: 429, event: 'slow_mode' },
   /** The comment contains a term the vendor blocked. */
-  | 'blocked_term'
+  blocked_term: { status: 422, event: 'blocked_term' },
   /** WHIP/WHEP: a body that is not the SDP (or SDP fragment) the route takes. */
-  | 'bad_sdp'
+  bad_sdp: { status: 400, event: 'invalid_message' },
   /** WHIP/WHEP: a body of another Content-Type than the route takes. */
-  | 'unsupported_media_type'
+  unsupported_media_type: { status: 415, event: 'invalid_message' },
   /** WHEP: nobody is publishing to the session yet (or any more). */
-  | 'not_publishing'
+  not_publishing: { status: 409, event: 'invalid_message' },
   /** WHIP/WHEP: `If-Match` names an ETag the resource no longer has. */
-  | 'precondition_failed';
+  precondition_failed: { status: 412, event: 'invalid_message' },
+} as const satisfies Record<string, DomainErrorInfo>;
+
+export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;
 
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -77,39 +127,3 @@ export function rateLimited(what: string, retryAfterMs: number): DomainError {
 
 /** What a client hears while the database is unreachable (REST 503 and WebSocket alike). */
 export const DATABASE_DOWN_DETAIL = 'Database unavailable, try again shortly';
-
-/** The `code` of a WebSocket `{type:"error", code, detail}` event, and whether to retry. */
-export interface ErrorEventInfo {
-  meaning: string;
-  /** True when sending the same message again later may succeed. */
-  retry: boolean;
-}
-
-export const ERROR_EVENT_CODES = {
-  bad_json: { meaning: 'the frame is not valid JSON', retry: false },
-  invalid_message: {
-    meaning: 'the message is not one the endpoint takes, or a field is invalid',
-    retry: false,
-  },
-  unknown_type: { meaning: 'no such message type on this endpoint', retry: false },
-  unauthorized: { meaning: "the sender's user no longer exists", retry: false },
-  forbidden: { meaning: 'the sender may not do this', retry: false },
-  not_found: { meaning: 'the session does not exist', retry: false },
-  session_ended: { meaning: 'the session ended: comments are closed', retry: false },
-  rate_limited: { meaning: 'over the comment budget; `retry_after` says in how many seconds', retry: true },
-  banned: {
-    meaning: 'the user is banned from this chat; `until` says until when (null: until lifted)',
-    retry: false,
-  },
-  slow_mode: {
-    meaning: 'slow mode: `retry_after` says in how many seconds the user may comment again',
-    retry: true,
-  },
-  blocked_term: { meaning: 'the comment contains a term the host blocked; it was not stored', retry: false },
-  unavailable: { meaning: 'the database is unreachable; the comment was not stored', retry: true },
-  internal: { meaning: 'the server failed; the message may not have been handled', retry: true },
-  role_already_set: { meaning: '`/ws/signal`: the role is chosen by the first message only', retry: false },
-  forbidden_target: { meaning: '`/ws/signal`: viewers can only signal the vendor', retry: false },
-} as const satisfies Record<string, ErrorEventInfo>;
-
-export type ErrorEventCode = keyof typeof ERROR_EVENT_CODES;

@@ -7,33 +7,12 @@ import type {
   FastifyRequest,
   onRequestHookHandler,
 } from 'fastify';
-import { DATABASE_DOWN_DETAIL, DomainError, type DomainErrorCode } from '../contract/errors.js';
+import { DATABASE_DOWN_DETAIL, DOMAIN_ERRORS, DomainError } from '../contract/errors.js';
 import { isDatabaseDown } from '../db/errors.js';
-
-/** The HTTP status of each domain error code: the one place REST learns what a code means. */
-export const HTTP_STATUS: Record<DomainErrorCode, number> = {
-  invalid: 422,
-  bad_credentials: 400,
-  bad_cursor: 400,
-  email_taken: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  session_ended: 409,
-  rate_limited: 429,
-  unavailable: 503,
-  banned: 403,
-  slow_mode: 429,
-  blocked_term: 422,
-  bad_sdp: 400,
-  unsupported_media_type: 415,
-  not_publishing: 409,
-  precondition_failed: 412,
-};
 
 /** Sends a domain error as the original service did: `{detail}`, or FastAPI's 422 list. */
 function sendDomainError(error: DomainError, reply: FastifyReply): FastifyReply {
-  const status = HTTP_STATUS[error.code];
+  const status = DOMAIN_ERRORS[error.code].status;
   const { field, type, retryAfterMs, until } = error.extra;
   if (error.code === 'invalid' || error.code === 'blocked_term') {
     return reply.code(status).send({

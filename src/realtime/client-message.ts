@@ -1,10 +1,5 @@
 import type { RawData } from 'ws';
-import {
-  DATABASE_DOWN_DETAIL,
-  DomainError,
-  type DomainErrorCode,
-  type ErrorEventCode,
-} from '../contract/errors.js';
+import { DATABASE_DOWN_DETAIL, DOMAIN_ERRORS, DomainError, type ErrorEventCode } from '../contract/errors.js';
 import type { ErrorMessage } from '../contract/live-protocol.js';
 import { isDatabaseDown } from '../db/errors.js';
 
@@ -50,34 +45,13 @@ export function errorEventOf(error: unknown): ErrorMessage | undefined {
   const { retryAfterMs, until } = error.extra;
   return {
     type: 'error',
-    code: ERROR_EVENT_OF[error.code],
+    code: DOMAIN_ERRORS[error.code].event,
     detail: error.detail,
     // Over the comment budget: seconds until the client may post again, as REST's Retry-After.
     ...(retryAfterMs !== undefined ? { retry_after: Math.max(1, Math.ceil(retryAfterMs / 1000)) } : {}),
     ...(until !== undefined ? { until } : {}),
   };
 }
-
-const ERROR_EVENT_OF: Record<DomainErrorCode, ErrorEventCode> = {
-  invalid: 'invalid_message',
-  unauthorized: 'unauthorized',
-  forbidden: 'forbidden',
-  not_found: 'not_found',
-  session_ended: 'session_ended',
-  rate_limited: 'rate_limited',
-  unavailable: 'unavailable',
-  banned: 'banned',
-  slow_mode: 'slow_mode',
-  blocked_term: 'blocked_term',
-  // Not raised by anything a socket does (registration, login, paging, WHIP/WHEP); named for completeness.
-  email_taken: 'invalid_message',
-  bad_credentials: 'unauthorized',
-  bad_cursor: 'invalid_message',
-  bad_sdp: 'invalid_message',
-  unsupported_media_type: 'invalid_message',
-  not_publishing: 'invalid_message',
-  precondition_failed: 'invalid_message',
-};
 
 /** A frame's payload as text (ws hands a Buffer, fragments, or an ArrayBuffer by binaryType). */
 function frameText(data: RawData): string {
