@@ -11,13 +11,6 @@ import { Views } from '../../../src/live/views.js';
 
 let store: Store;
 
-before(async () => {
-  store = await openStore({ databaseUrl: undefined, dataDir: 'memory://' });
-});
-after(async () => {
-  await store?.close();
-});
-
 /**
  * Counts the statements Views runs, and can hold their results (as if the database were slow)
  * or fail them.
@@ -82,6 +75,13 @@ async function started(statements: Statements, n: number): Promise<void> {
 }
 
 describe('Views', () => {
+  before(async () => {
+    store = await openStore({ databaseUrl: undefined, dataDir: 'memory://' });
+  });
+  after(async () => {
+    await store?.close();
+  });
+
   test('recordAndTotal resolves with the total that includes the viewer', async () => {
     const { views: v } = views();
     const s = await session();
