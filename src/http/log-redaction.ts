@@ -5,6 +5,7 @@
  * expires. Everything here is pino's own machinery (serializers, `redact`, a `logMethod` hook)
  * configured through Fastify's `logger` option.
  */
+import { createRequire } from 'node:module';
 import type { FastifyRequest } from 'fastify';
 import pino, { type LoggerOptions } from 'pino';
 
@@ -94,9 +95,22 @@ export function serializeRequest(request: Partial<FastifyRequest>): Record<strin
 /** Headers that carry a credential, as pino redact path segments. */
 const CREDENTIAL_HEADERS = ['.authorization', '.cookie', '["proxy-authorization"]', '["set-cookie"]'];
 
-/** Pretty lines only in development and only for a person: stdout is a terminal. JSON otherwise. */
+/**
+ * Pretty lines only in development and only for a person: stdout is a terminal, and pino-pretty
+ * (a development dependency) is installed. JSON otherwise.
+ */
 export function prettyLogs(env: string, stdoutIsTty: boolean | undefined): boolean {
-  return env === 'development' && stdoutIsTty === true;
+  return env === 'development' && stdoutIsTty === true && installed('pino-pretty');
+}
+
+/** Whether a package resolves from here (an install with --omit=dev lacks the development ones). */
+function installed(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
