@@ -3,6 +3,7 @@
  * builders: nothing here knows about HTTP, users or sessions.
  */
 import agoraToken from 'agora-token';
+import type { RtcRoleName } from '../contract/agora.js';
 
 const { RtcRole, RtcTokenBuilder, RtmTokenBuilder } = agoraToken;
 
@@ -11,23 +12,6 @@ export interface AgoraCredentials {
   appId: string;
   appCertificate: string;
 }
-
-/**
- * Roles in the convention of Agora's community token server. `audience` and `subscriber` are the
- * same thing: join the channel and receive; only `publisher` may send audio, video and data.
- */
-export const RTC_ROLES = ['publisher', 'audience', 'subscriber'] as const;
-export type RtcRoleName = (typeof RTC_ROLES)[number];
-
-/** `uid`: a numeric Agora uid; `userAccount`: a string account that Agora maps to a uid. */
-export const TOKEN_TYPES = ['uid', 'userAccount'] as const;
-export type TokenType = (typeof TOKEN_TYPES)[number];
-
-export const DEFAULT_EXPIRY_SECONDS = 3600;
-/** Agora refuses tokens that live longer than 24 hours. */
-export const MAX_EXPIRY_SECONDS = 86_400;
-/** Agora uids are unsigned 32-bit integers; 0 means "any uid" (the SDK picks one on join). */
-export const MAX_UID = 0xffff_ffff;
 
 export interface RtcTokenRequest {
   channelName: string;

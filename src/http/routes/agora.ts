@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
 import type { Config } from '../../config.js';
 import type { Caller } from '../../auth/authenticator.js';
 import { requireChannelPublisher } from '../../agora/publishing.js';
@@ -8,18 +7,22 @@ import { invalid, unavailable } from '../../contract/errors.js';
 import type { Sessions } from '../../live/sessions.js';
 import { callerOf, type RouteAuth } from '../authenticate.js';
 import { bearerSecurity, errorResponses } from '../schemas.js';
+import { credentialsProblem, rtcToken, rtmToken, type AgoraCredentials } from '../../agora/tokens.js';
 import {
-  credentialsProblem,
-  DEFAULT_EXPIRY_SECONDS,
-  MAX_EXPIRY_SECONDS,
+  AGORA_NAME_RULE,
+  MAX_RTM_USER_LENGTH,
   MAX_UID,
+  PongSchema,
   RTC_ROLES,
-  rtcToken,
-  rtmToken,
+  RtcParams,
+  RtcTokenSchema,
+  RteTokensSchema,
+  RtmParams,
+  RtmTokenSchema,
   TOKEN_TYPES,
-  type AgoraCredentials,
+  TokenQuery,
   type TokenType,
-} from '../../agora/tokens.js';
+} from '../../contract/agora.js';
 
 export interface AgoraRoutesOptions {
   /** undefined when AGORA_APP_ID / AGORA_APP_CERTIFICATE are unset: token routes answer 503. */
@@ -27,53 +30,6 @@ export interface AgoraRoutesOptions {
   auth: RouteAuth;
   sessions: Sessions;
 }
-
-/** The characters Agora accepts in channel names, user accounts and RTM user ids. */
-const AGORA_NAME = '^[a-zA-Z0-9 !#$%&()+\\-:;<=.>?@\\[\\]^_{|}~,]+$';
-const AGORA_NAME_RULE = 'letters, digits, space and !#$%&()+-:;<=.>?@[]^_{|}~,';
-const MAX_CHANNEL_LENGTH = 64;
-const MAX_ACCOUNT_LENGTH = 255;
-const MAX_RTM_USER_LENGTH = 64;
-
-const ChannelName = Type.String({
-  minLength: 1,
-  maxLength: MAX_CHANNEL_LENGTH,
-  pattern: AGORA_NAME,
-  description: `The Agora channel. For role publisher it must be the id of your live session. ${AGORA_NAME_RULE}`,
-});
-const Role = Type.Enum([...RTC_ROLES], {
-  description: 'publisher may send audio and video; audience and subscriber only join and receive',
-});
-const TokenTypeParam = Type.Enum([...TOKEN_TYPES], {
-  description: 'uid: a number from 0 to 4294967295 (0: any); userAccount: a string account',
-});
-const RtcUid = Type.String({
-  minLength: 1,
-  maxLength: MAX_ACCOUNT_LENGTH,
-  pattern: AGORA_NAME,
-  description: 'The Agora uid (tokentype uid) or user account (tokentype userAccount)',
-});
-const RtmUid = Type.String({
-  minLength: 1,
-  maxLength: MAX_RTM_USER_LENGTH,
-  pattern: AGORA_NAME,
-  description: `The RTM user id, up to ${MAX_RTM_USER_LENGTH} characters: ${AGORA_NAME_RULE}`,
-});
-const TokenQuery = Type.Object({
-  expiry: Type.Integer({
-    minimum: 1,
-    maximum: MAX_EXPIRY_SECONDS,
-    default: DEFAULT_EXPIRY_SECONDS,
-    description: 'Seconds until the token and its privileges expire',
-  }),
-  authorization: Type.Optional(Type.String({ description: '`Bearer <JWT>`, when no header can be sent' })),
-});
-const RtcParams = Type.Object({
-  channelName: ChannelName,
-  role: Role,
-  tokentype: TokenTypeParam,
-  uid: RtcUid,
-});
 
 /**
  * Ajv says only "must be equal to one of the allowed values" or "must match pattern …"; these say
@@ -124,7 +80,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
   };
 
   /** The RTC token the caller asked for, once they may have it. */
-  const mintRtc = async (caller: Caller, params: RtcParamsT, uid: number | string, expirySeconds: number) => {
+  const mintRtc = async (caller: Caller, params: RtcParams, uid: number | string, expirySeconds: number) => {
     if (params.role === 'publisher') await requireSessionVendor(caller, params.channelName);
     return rtcToken(configured(), { channelName: params.channelName, role: params.role, uid, expirySeconds });
   };
@@ -140,7 +96,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
       schema: {
         tags: ['agora'],
         summary: 'Liveness check of the token routes',
-        response: { 200: Type.Object({ message: Type.Literal('pong') }) },
+        response: { 200: PongSchema },
       },
     },
     async () => ({ message: 'pong' as const }),
@@ -157,7 +113,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
         security: bearerSecurity,
         params: RtcParams,
         querystring: TokenQuery,
-        response: { 200: Type.Object({ rtcToken: Type.String() }), ...errorResponses(401, 403, 422, 503) },
+        response: { 200: RtcTokenSchema, ...errorResponses(401, 403, 422, 503) },
       },
     },
     async (request) => {
@@ -176,9 +132,9 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
         tags: ['agora'],
         summary: 'An Agora RTM (signaling) login token for one user id',
         security: bearerSecurity,
-        params: Type.Object({ uid: RtmUid }),
+        params: RtmParams,
         querystring: TokenQuery,
-        response: { 200: Type.Object({ rtmToken: Type.String() }), ...errorResponses(401, 422, 503) },
+        response: { 200: RtmTokenSchema, ...errorResponses(401, 422, 503) },
       },
     },
     async (request) => {
@@ -200,7 +156,7 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
         params: RtcParams,
         querystring: TokenQuery,
         response: {
-          200: Type.Object({ rtcToken: Type.String(), rtmToken: Type.String() }),
+          200: RteTokensSchema,
           ...errorResponses(401, 403, 422, 503),
         },
       },
@@ -221,8 +177,6 @@ export const agoraRoutes: FastifyPluginAsync<AgoraRoutesOptions> = async (fastif
     },
   );
 };
-
-type RtcParamsT = Static<typeof RtcParams>;
 
 /** The uid as Agora's builders want it: a number for tokentype uid, the string for userAccount. */
 function rtcUid(tokentype: TokenType, raw: string): number | string {
