@@ -48,6 +48,12 @@ export const ReplayPageSchema = Type.Object({
 });
 export type ReplayPage = Static<typeof ReplayPageSchema>;
 
+/** `GET /live/sessions/{id}/replay/media`: the token may come in the query, for a `<video>` element. */
+export const ReplayMediaQuery = Type.Object({
+  authorization: Type.Optional(Type.String()),
+  token: Type.Optional(Type.String({ description: 'the access token, for a <video> element' })),
+});
+
 export const ReplayListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),

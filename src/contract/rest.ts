@@ -94,6 +94,20 @@ export const SessionPageSchema = Type.Object({
 /** A page of sessions, newest first; `next_cursor` fetches the next page, null at the end. */
 export type SessionPage = Static<typeof SessionPageSchema>;
 
+/** `GET /live/sessions/active`: a page of the lobby. */
+export const LobbyQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
+});
+
+/** A 304 answer: the page named by If-None-Match is current. */
+export const NotModifiedSchema = Type.Null({
+  description: 'not modified: the page named by If-None-Match is current',
+});
+
+/** `/ws/live/{session_id}` and `/ws/signal/{session_id}`: the path. */
+export const SocketParams = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
+
 /** `GET /me/sessions`: a page of the caller's ended sessions. */
 export const MySessionsQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),

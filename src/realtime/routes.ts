@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { MediaState } from '../contract/media.js';
-import { Type } from 'typebox';
+import { SocketParams } from '../contract/rest.js';
 import type { WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChatLog } from '../live/chat-log.js';
@@ -32,8 +32,6 @@ export interface RealtimeRoutesOptions {
   /** The session's video state a `/ws/live` socket opens with (SFU mode). */
   mediaState?: (sessionId: string) => Promise<MediaState | undefined>;
 }
-
-const Params = Type.Object({ session_id: Type.String({ maxLength: 64 }) });
 
 /** `/ws/live/{session_id}` and `/ws/signal/{session_id}`. */
 export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (app, options) => {
@@ -68,7 +66,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
     method: 'GET',
     url: '/ws/live/:session_id',
     config: { limits: ['ws-connect-ip'] },
-    schema: { params: Params, hide: true },
+    schema: { params: SocketParams, hide: true },
     handler: upgradeRequired,
     wsHandler: tracked(
       'live',
@@ -96,7 +94,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
     method: 'GET',
     url: '/ws/signal/:session_id',
     config: { limits: ['ws-connect-ip'] },
-    schema: { params: Params, hide: true },
+    schema: { params: SocketParams, hide: true },
     handler: upgradeRequired,
     wsHandler: tracked(
       'signal',

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { SessionPageSchema } from '../../contract/rest.js';
+import { LobbyQuery, NotModifiedSchema, SessionPageSchema } from '../../contract/rest.js';
 import type { Sessions } from '../../live/sessions.js';
 import { etagOf, type LobbySnapshot } from '../lobby-snapshot.js';
 import { errorResponses } from '../schemas.js';
@@ -31,15 +30,10 @@ export const lobbyRoutes: FastifyPluginAsync<LobbyRoutesOptions> = async (
         summary: 'Live sessions, newest first',
         description:
           'Served from a snapshot at most 1 s old (renewed at once when a session starts or ends), with an ETag: send it back as If-None-Match to get 304 when nothing changed.',
-        querystring: Type.Object({
-          limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-          cursor: Type.Optional(
-            Type.String({ maxLength: 200, description: 'next_cursor of the previous page' }),
-          ),
-        }),
+        querystring: LobbyQuery,
         response: {
           200: SessionPageSchema,
-          304: Type.Null({ description: 'not modified: the page named by If-None-Match is current' }),
+          304: NotModifiedSchema,
           ...errorResponses(400, 422),
         },
       },

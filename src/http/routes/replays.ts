@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { ReplayListQuery, ReplayPageSchema, ReplaySchema } from '../../contract/replays.js';
+import { ReplayListQuery, ReplayMediaQuery, ReplayPageSchema, ReplaySchema } from '../../contract/replays.js';
 import { AuthQuery, SessionParams } from '../../contract/rest.js';
 import type { Replays } from '../../replays/replays.js';
 import { callerOf, type RouteAuth } from '../authenticate.js';
@@ -43,11 +42,6 @@ export function parseRange(header: string | undefined, size: number): RangeReque
   if (start >= size) return { kind: 'unsatisfiable' };
   return { kind: 'partial', start, end: Math.min(end, size - 1) };
 }
-
-const MediaQuery = Type.Object({
-  authorization: Type.Optional(Type.String()),
-  token: Type.Optional(Type.String({ description: 'the access token, for a <video> element' })),
-});
 
 /**
  * Replays: a session's replay, its media (HTTP Range, for any signed-in user), deleting it (its
@@ -95,7 +89,7 @@ export const replayRoutes: FastifyPluginAsync<ReplayRoutesOptions> = async (fast
           'The token may come as `?token=` (or `?authorization=Bearer …`), since a <video> element sends no header. 206 for `Range: bytes=…`, 416 beyond the end.',
         security: bearerSecurity,
         params: SessionParams,
-        querystring: MediaQuery,
+        querystring: ReplayMediaQuery,
         response: errorResponses(401, 404, 416, 422),
       },
     },
