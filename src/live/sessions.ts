@@ -1,4 +1,3 @@
-import { badCursor, decodeCursor, encodeCursor } from '../contract/cursors.js';
 import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
@@ -6,6 +5,7 @@ import { forbidden, invalid, notFound, sessionEnded, unauthorized } from '../con
 import { isSessionId } from '../contract/ids.js';
 import type { ChatState, LiveSession, SessionPage } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
+import { keysetPage } from '../db/keyset-page.js';
 import { toComment } from './comments.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { LiveEvents } from './events.js';
@@ -275,28 +275,25 @@ export class Sessions {
    * One page of the live (or ended) sessions, of one vendor when `vendorId` is given, newest
    * first, after the session `cursor` names (one of the same scope), and the next page's cursor.
    */
-  async #page(limit: number, cursor: string | undefined, scope: { live: boolean; vendorId?: UserId }) {
-    let query = this.#select().where('s.is_live', '=', scope.live);
-    if (scope.vendorId !== undefined) query = query.where('s.vendor_id', '=', scope.vendorId);
-    if (cursor) {
-      const after = decodeCursor(cursor);
-      // The cursor names the last session of the previous page; the database compares its
-      // start time at full precision (adopted rows carry microseconds a JS Date would lose).
-      let known = this.db.selectFrom('live_sessions').select('id').where('id', '=', after);
-      if (scope.vendorId !== undefined) known = known.where('vendor_id', '=', scope.vendorId);
-      if (!(await known.executeTakeFirst())) throw badCursor();
-      query = query.where(
-        sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${after})`,
-      );
-    }
-    const rows = await query
-      .orderBy('s.started_at', 'desc')
-      .orderBy('s.id', 'desc')
-      .limit(limit + 1)
-      .execute();
-    const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return { rows: page, next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+  #page(limit: number, cursor: string | undefined, scope: { live: boolean; vendorId?: UserId }) {
+    return keysetPage(limit, cursor, {
+      has: async (id) => {
+        let known = this.db.selectFrom('live_sessions').select('id').where('id', '=', id);
+        if (scope.vendorId !== undefined) known = known.where('vendor_id', '=', scope.vendorId);
+        return (await known.executeTakeFirst()) !== undefined;
+      },
+      read: (afterId, take) => {
+        let query = this.#select().where('s.is_live', '=', scope.live);
+        if (scope.vendorId !== undefined) query = query.where('s.vendor_id', '=', scope.vendorId);
+        // Adopted rows' start times carry microseconds a JS Date would lose: SQL compares them.
+        if (afterId !== undefined) {
+          query = query.where(
+            sql<boolean>`(s.started_at, s.id) < (select c.started_at, c.id from live_sessions c where c.id = ${afterId})`,
+          );
+        }
+        return query.orderBy('s.started_at', 'desc').orderBy('s.id', 'desc').limit(take).execute();
+      },
+    });
   }
 
   /** A session's own columns and its vendor's name. */

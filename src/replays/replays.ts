@@ -1,4 +1,3 @@
-import { badCursor, decodeCursor, encodeCursor } from '../contract/cursors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -7,6 +6,7 @@ import { forbidden, notFound } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
 import type { Replay, ReplayPage, ReplaySegment, ReplayStatus } from '../contract/replays.js';
 import type { LiveSession } from '../contract/rest.js';
+import { keysetPage } from '../db/keyset-page.js';
 import type { Database, UserId } from '../db/schema.js';
 import type { ReplayStorage } from './storage.js';
 
@@ -138,36 +138,33 @@ export class Replays {
 
   /** Ready replays, newest first, with their sessions; `cursor` continues a previous page. */
   async list(limit: number, cursor?: string): Promise<ReplayPage> {
-    let query = this.db
-      .selectFrom('replays as r')
-      .select(['r.session_id as id', ...REPLAY_COLUMNS])
-      .where('r.status', '=', 'ready');
-    if (cursor) {
-      const after = decodeCursor(cursor);
-      const known = await this.db
-        .selectFrom('replays')
-        .select('session_id')
-        .where('session_id', '=', after)
-        .where('status', '=', 'ready')
-        .executeTakeFirst();
-      if (!known) throw badCursor();
-      query = query.where(
-        sql<boolean>`(r.ready_at, r.session_id) < (select c.ready_at, c.session_id from replays c where c.session_id = ${after})`,
-      );
-    }
-    const rows = await query
-      .orderBy('r.ready_at', 'desc')
-      .orderBy('r.session_id', 'desc')
-      .limit(limit + 1)
-      .execute();
-    const page = rows.slice(0, limit);
-    const sessions = await this.sessions(page.map((r) => r.id));
-    const items = page.flatMap((row) => {
+    const { rows, next_cursor } = await keysetPage(limit, cursor, {
+      has: async (id) =>
+        (await this.db
+          .selectFrom('replays')
+          .select('session_id')
+          .where('session_id', '=', id)
+          .where('status', '=', 'ready')
+          .executeTakeFirst()) !== undefined,
+      read: (afterId, take) => {
+        let query = this.db
+          .selectFrom('replays as r')
+          .select(['r.session_id as id', ...REPLAY_COLUMNS])
+          .where('r.status', '=', 'ready');
+        if (afterId !== undefined) {
+          query = query.where(
+            sql<boolean>`(r.ready_at, r.session_id) < (select c.ready_at, c.session_id from replays c where c.session_id = ${afterId})`,
+          );
+        }
+        return query.orderBy('r.ready_at', 'desc').orderBy('r.session_id', 'desc').limit(take).execute();
+      },
+    });
+    const sessions = await this.sessions(rows.map((r) => r.id));
+    const items = rows.flatMap((row) => {
       const session = sessions.get(row.id);
       return session ? [{ session, replay: toReplay(row.id, row) }] : [];
     });
-    const last = page.at(-1);
-    return { items, next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+    return { items, next_cursor };
   }
 
   /**
