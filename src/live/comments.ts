@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Database, UserId } from '../db/schema.js';
 import { DomainError, invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
 import { isSessionId } from '../contract/ids.js';
-import { MAX_COMMENT_LENGTH } from '../contract/limits.js';
+import { characterCount, MAX_COMMENT_LENGTH } from '../contract/limits.js';
 import type { CommentMessage } from '../contract/live-protocol.js';
 import type { Comment } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
@@ -23,13 +23,6 @@ export type { Comment };
  */
 export interface CommentGate {
   check(author: UserId): Promise<void>;
-}
-
-/** Characters as people count them (and PostgreSQL's char_length): code points, not UTF-16 units. */
-export function characterCount(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
 }
 
 /** A comment that passed the checks needing no database, waiting for its session's batch. */

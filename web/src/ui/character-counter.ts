@@ -1,11 +1,9 @@
+import { characterCount } from '../../../src/contract/limits.js';
 import { h } from './dom.js';
 
-/**
- * Characters as the server counts them for a comment: Unicode code points of the trimmed text,
- * so an emoji is one character even though it is two UTF-16 units.
- */
+/** Characters as the server counts them for a comment: those of the trimmed text. */
 export function countCharacters(text: string): number {
-  return [...text.trim()].length;
+  return characterCount(text.trim());
 }
 
 /**
