@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { checkKey, isReplayKey, type ByteRange, type ReplayStorage, type StoredReplay } from './storage.js';
+import { checkKey, isReplayKey, type ReplayStorage, type StoredReplay } from './storage.js';
 
 /**
  * Replays as files in one folder (RECORDINGS_DIR/replays/<key>). `put` renames the finished file
@@ -47,15 +45,9 @@ export class LocalReplayStorage implements ReplayStorage {
     }
   }
 
-  async open(key: string, range?: ByteRange): Promise<Readable> {
+  path(key: string): string {
     checkKey(key);
-    const stream = createReadStream(join(this.dir, key), range ? { start: range.start, end: range.end } : {});
-    // Fails now (missing file) rather than once piped.
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
-    return stream;
+    return join(this.dir, key);
   }
 
   async delete(key: string): Promise<void> {

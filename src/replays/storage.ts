@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { isUuid } from '../contract/ids.js';
 
 /** The containers a replay is made into. */
@@ -8,12 +7,6 @@ export const CONTENT_TYPES: Record<ReplayExtension, string> = {
   webm: 'video/webm',
   mp4: 'video/mp4',
 };
-
-/** An inclusive byte range of a stored file. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
 
 /** A stored file as `list` reports it (retention reads the age). */
 export interface StoredReplay {
@@ -38,8 +31,12 @@ export interface ReplayStorage {
   put(key: string, file: string): Promise<void>;
   /** The stored file's size, or undefined when nothing is stored under `key`. */
   stat(key: string): Promise<{ size: number } | undefined>;
-  /** The file's bytes (only `range` when given, inclusive); fails like stat when it is missing. */
-  open(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The stored file as a local path, which the HTTP layer serves with `@fastify/send` (ranges,
+   * ETag, Last-Modified, If-Range, conditional GETs). An object store would answer with a
+   * signed URL instead, and the route redirect to it.
+   */
+  path(key: string): string;
   /** Removes the file; nothing happens when it is missing. */
   delete(key: string): Promise<void>;
   /** Every stored key and its age. */

@@ -1,19 +1,12 @@
-/** The local replay storage: keys only of our making, atomic puts, ranges, deletes and ages. */
+/** The local replay storage: keys only of our making, atomic puts, paths, deletes and ages. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { isReplayKey, replayKey, sessionOfKey } from '../../../src/replays/storage.js';
 import { LocalReplayStorage } from '../../../src/replays/storage-local.js';
-
-async function read(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 describe('replay keys', () => {
   test('are a session id (lower case) and an extension; anything else is refused', () => {
@@ -45,15 +38,14 @@ describe('LocalReplayStorage', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  test('put moves the finished file under its key; stat, open and ranges read it', async () => {
+  test('put moves the finished file under its key; stat sees it and its path holds its bytes', async () => {
     const key = replayKey(randomUUID(), 'webm');
     const source = join(root, 'finished.webm');
     writeFileSync(source, bytes);
     await storage.put(key, source);
     assert.equal(existsSync(source), false, 'moved, not copied');
     assert.deepEqual(await storage.stat(key), { size: 1000 });
-    assert.deepEqual(await read(await storage.open(key)), bytes);
-    assert.deepEqual(await read(await storage.open(key, { start: 100, end: 199 })), bytes.subarray(100, 200));
+    assert.deepEqual(readFileSync(storage.path(key)), bytes);
     assert.deepEqual(readdirSync(join(root, 'replays')), [key], 'nothing but the file');
   });
 
@@ -66,10 +58,10 @@ describe('LocalReplayStorage', () => {
     assert.equal(readFileSync(join(root, 'replays', key), 'utf8'), 'second version');
   });
 
-  test('a missing key: stat undefined, open fails, delete is fine', async () => {
+  test('a missing key: stat undefined, nothing at its path, delete is fine', async () => {
     const key = replayKey(randomUUID(), 'webm');
     assert.equal(await storage.stat(key), undefined);
-    await assert.rejects(storage.open(key), { code: 'ENOENT' });
+    assert.equal(existsSync(storage.path(key)), false);
     await storage.delete(key);
   });
 
@@ -77,7 +69,7 @@ describe('LocalReplayStorage', () => {
     writeFileSync(join(root, 'secret'), 'do not read');
     for (const key of ['../secret', '..%2Fsecret', '/etc/passwd', '']) {
       await assert.rejects(storage.stat(key), /not a replay key/);
-      await assert.rejects(storage.open(key), /not a replay key/);
+      assert.throws(() => storage.path(key), /not a replay key/);
       await assert.rejects(storage.delete(key), /not a replay key/);
       await assert.rejects(storage.put(key, join(root, 'secret')), /not a replay key/);
     }
