@@ -155,7 +155,7 @@ export class ConfigError extends Error {
 /**
  * Reads the configuration from `env`. Collects every problem before throwing so that one start
  * reports all bad variables, one line each. It writes nothing: a development JWT secret it had
- * to make up is kept by `keepDevelopmentSecret` (main.ts).
+ * to make up is kept by `keepDevelopmentSecret` when the app is built (features/services.ts).
  */
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env);
@@ -223,7 +223,7 @@ function readRedisUrl(read: EnvReader): string | undefined {
 
 /**
  * JWT_SECRET, required in production. Elsewhere a missing one is the secret kept in DATA_DIR
- * (made up on the first start and kept by keepDevelopmentSecret), so tokens survive restarts
+ * (made up on the first start and kept by keepDevelopmentSecret when the app is built), so tokens survive restarts
  * without anyone having to invent a secret.
  */
 function readJwtSecret(

@@ -1,6 +1,6 @@
 /** Starts the server: reads the environment, listens, and shuts down cleanly on SIGTERM/SIGINT. */
 import { buildApp } from './app.js';
-import { ConfigError, keepDevelopmentSecret, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { redactText } from './http/log-redaction.js';
 
 /** Within the usual 10 s grace of orchestrators (Kubernetes, systemd, Heroku) before SIGKILL. */
@@ -19,7 +19,6 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  keepDevelopmentSecret(config);
   const app = await buildApp(config);
   let closing = false;
   /**

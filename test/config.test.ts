@@ -163,7 +163,7 @@ describe('loadConfig', () => {
       const env = { NODE_ENV: 'development', DATA_DIR: dataDir };
       const first = loadConfig(env);
       assert.equal(first.jwtSecret.length, 64);
-      // Parsing writes nothing: keeping it is main.ts's step.
+      // Parsing writes nothing: keeping it is the app's step, when it is built.
       assert.equal(existsSync(join(dataDir, 'jwt-secret')), false);
       keepDevelopmentSecret(first);
       const next = loadConfig(env);

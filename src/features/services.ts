@@ -6,7 +6,7 @@ import { Passwords } from '../auth/passwords.js';
 import { Tokens } from '../auth/tokens.js';
 import { Users } from '../auth/users.js';
 import { systemClock, type Clock } from '../clock.js';
-import type { Config, RateRule } from '../config.js';
+import { keepDevelopmentSecret, type Config, type RateRule } from '../config.js';
 import { openStore, type Store } from '../db/store.js';
 import { RouteAuth } from '../http/authenticate.js';
 import type { Limiter } from '../limits/limiter.js';
@@ -83,6 +83,8 @@ export async function buildServices(
   deps: AppDeps = {},
 ): Promise<Services> {
   const clock = deps.clock ?? systemClock;
+  // DATA_DIR holds what the app keeps: the embedded database and a made-up development secret.
+  keepDevelopmentSecret(config);
   const store = deps.store ?? (await openStore(config));
   const backends = deps.backends ?? createBackends(config, log, config.redisPrefix);
   const { bus, presence } = backends;
