@@ -7,14 +7,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { startApp, type RunningApp } from './support/app.js';
 import { call, goLive, register as registerByApi } from './support/http.js';
-import { buildWebIfStale, goLiveInStudio, launchPersistentChromium } from './support/browser.js';
+import { buildWebIfStale, goLiveInStudio, launchChromium } from './support/browser.js';
 import { REPO_ROOT } from './support/server-process.js';
 import { needsChromium } from './support/services.js';
 
@@ -40,8 +39,9 @@ const WAIT = { timeout: 20_000 };
 
 describe('web app in a real browser', { skip: needsChromium() }, () => {
   let server: RunningApp;
+  /** One Chromium for the file; each person gets a context of their own in it. */
+  let browser: Browser;
   const contexts: BrowserContext[] = [];
-  const profiles: string[] = [];
   /** Uncaught errors and CSP violations in any page: the app must have none. */
   const pageErrors: string[] = [];
   const startedAt = Date.now();
@@ -51,6 +51,7 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     // `npm test` builds the pages first; a single file run by hand may not have.
     buildWebIfStale();
     server = await startApp();
+    browser = await launchChromium({ headless: false }); // --headless=new in its args
   });
 
   afterEach(() => {
@@ -59,21 +60,15 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
 
   after(async () => {
     for (const context of contexts) await context.close().catch(() => undefined);
-    for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
+    await browser?.close();
     await server?.close();
   });
 
-  /** A separate browser with its own fresh profile: one person on one device. */
+  /** A fresh context (its own storage and cookies): one person on one device. */
   async function openBrowser(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-    const profile = mkdtempSync(join(tmpdir(), 'streammeon-chromium-'));
-    profiles.push(profile);
-    const context = await launchPersistentChromium(profile, {
-      headless: false, // --headless=new below; Playwright's own flag would pick the old mode
-      viewport: { width: 1280, height: 900 },
-      colorScheme,
-    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme });
     contexts.push(context);
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
       if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) {

@@ -63,20 +63,6 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
   return boundClose(() => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...options }));
 }
 
-/** launchChromium for a browser with its own profile (`userDataDir`): one person on one device. */
-export function launchPersistentChromium(
-  userDataDir: string,
-  options: Parameters<typeof chromium.launchPersistentContext>[1] = {},
-): Promise<BrowserContext> {
-  return boundClose(() =>
-    chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      ...options,
-    }),
-  );
-}
-
 /** Launches with `launch` and bounds the result's close() (see launchChromium). */
 async function boundClose<T extends Browser | BrowserContext>(launch: () => Promise<T>): Promise<T> {
   const before = childPids();
