@@ -23,7 +23,7 @@ import { call, goLive, register } from './support/http.js';
 import { startServerProcess } from './support/server-process.js';
 import { needsPostgres } from './support/services.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
-import { eventually, sleep } from './support/ws.js';
+import { eventually } from './support/ws.js';
 
 const SECRET = 'webhook-secret-0123456789';
 
@@ -51,6 +51,20 @@ function docSnippet(language: 'js' | 'python'): string {
   const match = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(section);
   assert.ok(match, `a ${language} block in docs/webhooks.md`);
   return match[1]!;
+}
+
+/** The app's count of delivery attempts with `outcome` (its metrics: the dispatcher's own events). */
+async function attempts(server: RunningApp, outcome: 'delivered' | 'failed' | 'gave_up'): Promise<number> {
+  const metric = await server.app.metrics.webhookAttempts.get();
+  return metric.values.filter((v) => v.labels.outcome === outcome).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Rows in the app's outbox neither delivered nor given up. */
+async function pending(server: RunningApp): Promise<number> {
+  const metric = await server.app.metrics.registry
+    .getSingleMetric('streammeon_webhook_outbox_pending')
+    ?.get();
+  return metric?.values[0]?.value ?? Number.NaN;
 }
 
 async function endSession(server: RunningApp, token: string, id: string) {
@@ -208,7 +222,8 @@ for (const store of ['pglite', 'postgres'] as StoreKind[]) {
         () => receiver.ofType('session.ended').some((r) => r.json.data.session_id === session.session_id),
         'session.ended arrived',
       );
-      await sleep(300);
+      // Nothing left in the outbox: a second session.ended would have been a row of it.
+      await eventually(async () => (await pending(server)) === 0, 'the outbox empty');
       const ids = new Set(
         receiver
           .ofType('session.ended')
@@ -254,6 +269,7 @@ describe('webhook delivery', () => {
       failing.add(r.json.id);
       return { status: 204 };
     };
+    const delivered = await attempts(server, 'delivered');
     const { session } = await goLive(server.baseUrl);
     await eventually(() => startedOf(session.session_id).length === 3, 'three attempts');
     const [first, ...rest] = startedOf(session.session_id);
@@ -262,7 +278,8 @@ describe('webhook delivery', () => {
       assert.equal(attempt.body, first!.body);
       assert.ok(documentedCheck(attempt.signature, attempt.body, SECRET));
     }
-    await sleep(400);
+    // Delivered means its row is gone: nothing can send it again.
+    await eventually(async () => (await attempts(server, 'delivered')) > delivered, 'delivered');
     assert.equal(startedOf(session.session_id).length, 3, 'not sent again once answered 2xx');
   });
 
@@ -276,17 +293,19 @@ describe('webhook delivery', () => {
     assert.ok(b!.at - a!.at >= 300, `retried ${b!.at - a!.at} ms after the first attempt`);
   });
 
-  test('receiver down for 3 s, then up: every event arrives', async () => {
+  test('receiver down while ten events fail, then up: every event arrives', async () => {
     receiver.answer = () => ({ status: 200 });
     await receiver.down();
     const before = receiver.received.length;
+    const failed = await attempts(server, 'failed');
     const sessions: string[] = [];
     for (let i = 0; i < 5; i += 1) {
       const { vendor, session } = await goLive(server.baseUrl);
       await endSession(server, vendor.token, session.session_id);
       sessions.push(session.session_id);
     }
-    await sleep(3_000);
+    // Each of the ten events (a start and an end per session) failed at least once while down.
+    await eventually(async () => (await attempts(server, 'failed')) >= failed + 10, 'ten failed attempts');
     assert.equal(receiver.received.length, before);
     await receiver.up();
     const mine = () => receiver.received.filter((r) => sessions.includes(String(r.json.data.session_id)));
@@ -307,10 +326,11 @@ describe('webhook delivery', () => {
 
   test('after the last retry delay the event is given up, not sent again', async () => {
     receiver.answer = () => ({ status: 503 });
+    const gaveUp = await attempts(server, 'gave_up');
     const { session } = await goLive(server.baseUrl);
-    // The first attempt and one per delay of WEBHOOK_RETRY_DELAYS (8): 9, then no more.
-    await eventually(() => startedOf(session.session_id).length === 9, 'nine attempts', 10_000);
-    await sleep(1_500);
+    // The first attempt and one per delay of WEBHOOK_RETRY_DELAYS (8): 9, then given up, and a
+    // given-up row is never claimed again.
+    await eventually(async () => (await attempts(server, 'gave_up')) > gaveUp, 'given up', 10_000);
     assert.equal(startedOf(session.session_id).length, 9);
   });
 
@@ -346,7 +366,8 @@ describe('webhooks across instances', { skip: needsPostgres() }, () => {
         await endSession(i % 2 ? a : b, vendor.token, session.session_id);
       }
       await eventually(() => receiver.ids().size === 20, 'all twenty events arrived', 10_000);
-      await sleep(500);
+      // Both instances' outbox (one table) empty: nothing is left to send twice.
+      await eventually(async () => (await pending(a)) === 0, 'the outbox empty');
       assert.equal(receiver.maxConcurrentPerId, 1);
       assert.equal(receiver.received.length, 20, 'each event sent once');
     } finally {
