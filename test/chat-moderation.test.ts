@@ -10,7 +10,8 @@ import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres } from './support/services.js';
-import { sleep, TestSocket } from './support/ws.js';
+import { jumpingClock } from './support/clock.js';
+import { TestSocket } from './support/ws.js';
 
 type Account = Awaited<ReturnType<typeof register>>;
 
@@ -19,11 +20,13 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
   let store: Store;
   let server: RunningApp;
   const sockets: TestSocket[] = [];
+  // Ban expiry follows the app's clock: the timeout test jumps it instead of sleeping.
+  const clock = jumpingClock();
 
   before(async () => {
     database = await createThrowawayDatabase();
     store = await openStore({ databaseUrl: database.url, dataDir: 'memory://' });
-    server = await startApp({ store: 'postgres', deps: { store } });
+    server = await startApp({ store: 'postgres', deps: { store, clock } });
   });
   after(async () => {
     for (const s of sockets) s.close();
@@ -175,7 +178,7 @@ describe('chat moderation', { skip: needsPostgres() }, () => {
         duration_seconds: 2,
       });
       assert.equal((await comment(id, viewer, 'too soon')).status, 403);
-      await sleep(2_100);
+      clock.jump(2_100);
       assert.equal((await comment(id, viewer, 'back')).status, 200);
     });
 

@@ -12,6 +12,7 @@ import { startApp, type RunningApp } from './support/app.js';
 import { createThrowawayDatabase, quickDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
+import { jumpingClock } from './support/clock.js';
 import { sleep } from './support/ws.js';
 
 /** A store whose every query is counted. */
@@ -49,9 +50,14 @@ const ACTIVE = '/live/sessions/active';
 describe('the lobby snapshot', () => {
   let server: RunningApp;
   let counted: Awaited<ReturnType<typeof countedStore>>;
+  // The snapshot's age and the sessions' durations follow the app's clock: the tests jump it.
+  const clock = jumpingClock();
   before(async () => {
     counted = await countedStore();
-    server = await startApp({ deps: { store: counted.store }, env: { LOBBY_SNAPSHOT_MS: '1000' } });
+    server = await startApp({
+      deps: { store: counted.store, clock },
+      env: { LOBBY_SNAPSHOT_MS: '1000' },
+    });
     await goLive(server.baseUrl, 'first');
   });
   after(async () => {
@@ -82,7 +88,7 @@ describe('the lobby snapshot', () => {
 
   test('the ETag stays while only live durations tick, so a later poll still gets 304', async () => {
     const first = await call(server.baseUrl, 'GET', ACTIVE);
-    await sleep(2_100);
+    clock.jump(2_100);
     const later = await call(server.baseUrl, 'GET', ACTIVE);
     assert.notDeepEqual(
       later.body.items.map((s: { live_duration_seconds: number }) => s.live_duration_seconds),
@@ -111,7 +117,7 @@ describe('the lobby snapshot', () => {
     counted.reset();
     await Promise.all(Array.from({ length: 20 }, () => call(server.baseUrl, 'GET', ACTIVE)));
     assert.equal(counted.queries(), 0, 'served from the snapshot');
-    await sleep(1_100);
+    clock.jump(1_100);
     await call(server.baseUrl, 'GET', ACTIVE);
     assert.ok(counted.queries() > 0, 'read again once the snapshot was a second old');
   });

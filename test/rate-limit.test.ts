@@ -11,12 +11,12 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { RedisLimiter } from '../src/limits/limiter-redis.js';
-import type { Clock } from '../src/clock.js';
 import { startApp, type RunningApp, type StoreKind } from './support/app.js';
 import { createThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register, type Reply } from './support/http.js';
 import { freePort } from './support/server-process.js';
 import { needsPostgres, needsRedis } from './support/services.js';
+import { jumpingClock } from './support/clock.js';
 import { sleep, TestSocket } from './support/ws.js';
 
 interface Mode {
@@ -74,12 +74,6 @@ function refusedUpgrade(url: string): Promise<{ status: number; retryAfter: stri
     });
     ws.once('error', () => undefined);
   });
-}
-
-/** The system's time, moved forward whenever a test jumps past a window. */
-function jumpingClock(): Clock & { jump(ms: number): void } {
-  let offset = 0;
-  return { now: () => Date.now() + offset, jump: (ms) => (offset += ms) };
 }
 
 const unknownLogin = (base: string, email = `nobody-${crypto.randomUUID()}@example.com`) =>

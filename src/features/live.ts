@@ -36,7 +36,11 @@ export const live = fp<Services>(async (app, services) => {
   // Every instance drops its lobby snapshot when any instance starts or ends a session.
   const snapshot =
     config.lobbySnapshotMs > 0
-      ? new LobbySnapshot((limit, cursor) => sessions.listActive(limit, cursor), config.lobbySnapshotMs)
+      ? new LobbySnapshot(
+          (limit, cursor) => sessions.listActive(limit, cursor),
+          config.lobbySnapshotMs,
+          () => services.clock.now(),
+        )
       : undefined;
   if (snapshot) services.lifecycle.onChange(() => snapshot.invalidate());
   await app.register(lobbyRoutes, { sessions, snapshot });

@@ -52,7 +52,9 @@ export class LobbySnapshot {
   ): Promise<LobbyPage> {
     const key = `${limit}:${cursor ?? ''}`;
     const kept = this.#pages.get(key);
-    if (kept && this.now() - kept.at < this.maxAgeMs) return Promise.resolve(kept.page);
+    // A clock that went back (the app's clock is the wall clock) makes a page stale, not fresh.
+    const age = kept ? this.now() - kept.at : -1;
+    if (kept && age >= 0 && age < this.maxAgeMs) return Promise.resolve(kept.page);
     const loading = this.#loading.get(key);
     if (loading) return loading;
     const generation = this.#generation;
