@@ -277,6 +277,15 @@ describe('live video through the media server in the web app', { skip }, () => {
         assert.equal(attempt.width, 0, `${name}: no video`);
         assert.notEqual(attempt.connectionState, 'connected', `${name}: not connected`);
         assert.equal(attempt.pairSucceeded, false, `${name}: no candidate pair succeeded`);
+        assert.equal(
+          attempt.gathered,
+          0,
+          `${name}: no relay allocated (TURN errors ${attempt.candidateErrors})`,
+        );
+        assert.ok(
+          attempt.candidateErrors.includes(401),
+          `${name}: TURN said 401, got ${attempt.candidateErrors}`,
+        );
       }
     } finally {
       await context.close();

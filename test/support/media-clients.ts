@@ -96,11 +96,16 @@ export interface PagePlay {
   connectionState: string;
   /** Whether any candidate pair succeeded (a TURN refusal leaves none). */
   pairSucceeded: boolean;
+  /** Local candidates gathered (relay only: the TURN allocations that succeeded). */
+  gathered: number;
+  /** The error codes of `icecandidateerror` events (a TURN server's 401 for bad credentials). */
+  candidateErrors: number[];
 }
 
 /**
  * In the page: the whole WHEP exchange (offer → 406 counter-offer → PATCH answer) and playback
- * into a <video>; waits up to `waitMs` (default 15 s) for frames, then reports what it saw.
+ * into a <video>; waits up to `waitMs` (default 15 s) for frames, then reports what it saw. With
+ * relay only, a gathering that ended with no relay candidate cannot connect: no wait then.
  */
 export function playFromPage(
   page: Page,
@@ -131,12 +136,22 @@ export function playFromPage(
           candidateType: null,
           connectionState: 'new',
           pairSucceeded: false,
+          gathered: 0,
+          candidateErrors: [],
         };
       }
       const location = post.headers.get('location') ?? '';
       const pc = new RTCPeerConnection({
         iceServers: iceServers ?? [],
         iceTransportPolicy: relayOnly ? 'relay' : 'all',
+      });
+      let gathered = 0;
+      const candidateErrors: number[] = [];
+      pc.addEventListener('icecandidate', (event) => {
+        if (event.candidate) gathered += 1;
+      });
+      pc.addEventListener('icecandidateerror', (event) => {
+        candidateErrors.push((event as RTCPeerConnectionIceErrorEvent).errorCode);
       });
       const video = document.createElement('video');
       video.muted = true;
@@ -159,7 +174,8 @@ export function playFromPage(
         headers: { 'content-type': 'application/sdp', ...auth },
         body: pc.localDescription?.sdp ?? '',
       });
-      const deadline = Date.now() + waitMs;
+      const hopeless = relayOnly && gathered === 0 && pc.iceGatheringState === 'complete';
+      const deadline = Date.now() + (hopeless ? 0 : waitMs);
       while (Date.now() < deadline && video.videoWidth === 0) await new Promise((r) => setTimeout(r, 100));
       const before = video.currentTime;
       await new Promise((r) => setTimeout(r, 1000));
@@ -185,6 +201,8 @@ export function playFromPage(
         candidateType,
         connectionState: pc.connectionState,
         pairSucceeded,
+        gathered,
+        candidateErrors,
       };
     },
     {
