@@ -280,11 +280,11 @@ describe('live video through the media server in the web app', { skip }, () => {
         assert.equal(
           attempt.gathered,
           0,
-          `${name}: no relay allocated (TURN errors ${attempt.candidateErrors})`,
+          `${name}: no relay allocated (TURN errors ${attempt.candidateErrors.join(',')})`,
         );
         assert.ok(
           attempt.candidateErrors.includes(401),
-          `${name}: TURN said 401, got ${attempt.candidateErrors}`,
+          `${name}: TURN said 401, got ${attempt.candidateErrors.join(',')}`,
         );
       }
     } finally {

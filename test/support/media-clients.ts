@@ -151,7 +151,7 @@ export function playFromPage(
         if (event.candidate) gathered += 1;
       });
       pc.addEventListener('icecandidateerror', (event) => {
-        candidateErrors.push((event as RTCPeerConnectionIceErrorEvent).errorCode);
+        candidateErrors.push(event.errorCode);
       });
       const video = document.createElement('video');
       video.muted = true;
