@@ -4,8 +4,9 @@ import type { LiveChannelHandlers } from '../client/live-channel.js';
 import { MAX_COMMENT_LENGTH } from '../../../src/contract/limits.js';
 import type { Ban, Comment, UserId } from '../client/types.js';
 import { CharacterCounter } from './character-counter.js';
+import { commentRow, sameUser } from './comment-row.js';
 import { h, svg } from './dom.js';
-import { formatTime, hueOf, initials } from './format.js';
+import { formatTime } from './format.js';
 import { icons } from './icons.js';
 
 /** Older comments are trimmed from the page so a long session stays light. */
@@ -254,27 +255,8 @@ export class CommentsPanel {
   // --- rendering ------------------------------------------------------------------------------
 
   private render(comment: Comment): HTMLLIElement {
-    const isHost = sameUser(comment.user_id, this.options.hostId);
-    const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(comment.user_name));
-    avatar.style.setProperty('--hue', String(hueOf(comment.user_name)));
-    const item = h(
-      'li',
-      { class: 'comment', 'data-comment-id': comment.id, 'data-offset': comment.offset },
-      avatar,
-      h(
-        'div',
-        { class: 'comment-body' },
-        h(
-          'div',
-          { class: 'comment-meta' },
-          h('span', { class: 'comment-author' }, comment.user_name),
-          isHost ? h('span', { class: 'badge badge-host' }, 'Host') : null,
-          h('time', { datetime: comment.ts }, formatTime(comment.ts)),
-        ),
-        // Text node only: HTML in a comment is shown, never parsed.
-        h('p', { class: 'comment-text' }, comment.message),
-      ),
-    );
+    const time = h('time', { datetime: comment.ts }, formatTime(comment.ts));
+    const item = commentRow(comment, { hostId: this.options.hostId, time });
     this.renderActions(comment, item);
     return item;
   }
@@ -626,10 +608,6 @@ export class CommentsPanel {
       this.slowModeSelect.disabled = !this.enabled;
     }
   }
-}
-
-function sameUser(a: UserId, b: UserId): boolean {
-  return String(a) === String(b);
 }
 
 function slowModeLabel(seconds: number): string {

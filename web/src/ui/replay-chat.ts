@@ -1,7 +1,8 @@
 import { countUpTo, fileTimeOf } from '../client/replay-timeline.js';
 import type { Comment, ReplaySegment, UserId } from '../client/types.js';
+import { commentRow } from './comment-row.js';
 import { h } from './dom.js';
-import { formatDuration, hueOf, initials } from './format.js';
+import { formatDuration } from './format.js';
 
 /** Comments kept on the page at once; older ones leave as newer ones arrive, as in the live chat. */
 const MAX_SHOWN = 300;
@@ -154,37 +155,16 @@ export class ReplayChat {
   }
 
   private render({ comment, at }: Timed): HTMLLIElement {
-    const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(comment.user_name));
-    avatar.style.setProperty('--hue', String(hueOf(comment.user_name)));
-    const isHost = String(comment.user_id) === String(this.hostId);
-    return h(
-      'li',
-      {
-        class: 'comment',
-        testid: 'replay-comment',
-        'data-comment-id': comment.id,
-        'data-offset': comment.offset,
-        'data-offset-seconds': Math.round(at * 1000) / 1000,
-      },
-      avatar,
-      h(
-        'div',
-        { class: 'comment-body' },
-        h(
-          'div',
-          { class: 'comment-meta' },
-          h('span', { class: 'comment-author' }, comment.user_name),
-          isHost ? h('span', { class: 'badge badge-host' }, 'Host') : null,
-          // Where in the replay it was said, which is what a viewer of the replay can use.
-          h(
-            'time',
-            { datetime: comment.ts, title: new Date(comment.ts).toLocaleString() },
-            formatDuration(at),
-          ),
-        ),
-        // Text node only: HTML in a comment is shown, never parsed.
-        h('p', { class: 'comment-text' }, comment.message),
-      ),
+    // Where in the replay it was said, which is what a viewer of the replay can use.
+    const time = h(
+      'time',
+      { datetime: comment.ts, title: new Date(comment.ts).toLocaleString() },
+      formatDuration(at),
     );
+    return commentRow(comment, {
+      hostId: this.hostId,
+      time,
+      attrs: { testid: 'replay-comment', 'data-offset-seconds': Math.round(at * 1000) / 1000 },
+    });
   }
 }
