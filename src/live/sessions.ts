@@ -114,7 +114,7 @@ export class Sessions {
    * not_found; anyone else: forbidden; ended: session_ended.
    */
   async requirePublisher(id: string, userId: UserId): Promise<void> {
-    const session = await this.find(id);
+    const session = await this.#factsOf(id);
     if (!session) throw notFound('Session not found');
     if (String(session.vendor_id) !== String(userId)) {
       throw forbidden('This is not your session: only its vendor may publish to it');
@@ -124,7 +124,7 @@ export class Sessions {
 
   /** Watching a session's video (WHEP) needs it live. Unknown: not_found; ended: session_ended. */
   async requireLive(id: string): Promise<void> {
-    const session = await this.find(id);
+    const session = await this.#factsOf(id);
     if (!session) throw notFound('Session not found');
     if (!session.is_live) throw sessionEnded('Session has ended');
   }
@@ -297,6 +297,11 @@ export class Sessions {
   }
 
   /** A session's own columns and its vendor's name. */
+  /** One session's own fields, nothing joined for chat or counts (the video rules read these). */
+  async #factsOf(id: string): Promise<SessionFacts | undefined> {
+    return isSessionId(id) ? await this.#facts().where('s.id', '=', id).executeTakeFirst() : undefined;
+  }
+
   #facts() {
     return this.db
       .selectFrom('live_sessions as s')
