@@ -63,18 +63,13 @@ export interface JobQueueOptions<J extends Job> {
   onFailure?: (job: J, error: string, retryInMs: number | undefined) => void;
 }
 
-/** One job in hand: its abort and the promise of its run. */
-interface Running {
-  controller: AbortController;
-  done: Promise<void>;
-}
-
 /**
  * Claims due jobs while slots are free and runs them with their lease kept; records a failed
  * attempt's retry or give-up; stops by aborting the jobs in hand and awaiting them.
  */
 export class JobQueue<J extends Job> {
-  readonly #running = new Set<Running>();
+  /** The jobs in hand: each one's abort, and the promise of its run. */
+  readonly #running = new Map<AbortController, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #polling: Promise<void> | undefined;
   #stopped = false;
@@ -113,7 +108,7 @@ export class JobQueue<J extends Job> {
   /** Resolves once no poll is under way and no job is in hand (tests). */
   async idle(): Promise<void> {
     while (this.#polling || this.#running.size > 0) {
-      await Promise.allSettled([this.#polling, ...[...this.#running].map((r) => r.done)]);
+      await Promise.allSettled([this.#polling, ...this.#running.values()]);
     }
   }
 
@@ -125,9 +120,9 @@ export class JobQueue<J extends Job> {
     this.#stopped = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const running of this.#running) running.controller.abort(new Error('shutting down'));
+    for (const controller of this.#running.keys()) controller.abort(new Error('shutting down'));
     await this.#polling?.catch(() => undefined);
-    await Promise.allSettled([...this.#running].map((r) => r.done));
+    await Promise.allSettled(this.#running.values());
   }
 
   async #claimAndStart(): Promise<void> {
@@ -142,9 +137,8 @@ export class JobQueue<J extends Job> {
     }
     for (const job of claimed) {
       const controller = new AbortController();
-      const running: Running = { controller, done: Promise.resolve() };
-      running.done = this.#run(job, controller).finally(() => this.#running.delete(running));
-      this.#running.add(running);
+      const done = this.#run(job, controller).finally(() => this.#running.delete(controller));
+      this.#running.set(controller, done);
     }
   }
 
