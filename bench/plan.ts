@@ -50,6 +50,15 @@ export interface Plan {
   /** The guard (workloads/guard.ts): closed-loop comments and a fan-out burst, best of `rounds`. */
   guard: { viewers: number; comments: number; durationS: number; connections: number; rounds: number };
   redis: { viewers: number; rate: number; stepMs: number };
+  /** The chat path's goals (workloads/chat.ts). */
+  chat: {
+    postConnections: number;
+    getConnections: number;
+    durationS: number;
+    rounds: number;
+    openLoop: { rate: number; durationMs: number };
+    rooms: { sessions: number; viewers: number; rate: number; stepMs: number; drainMs: number };
+  };
   /** A --cpu-prof run of our server (full mode only). */
   profile: { viewers: number; rate: number; stepMs: number } | undefined;
   /** Video through Janus and over the mesh: only with --only=media (see workloads/media.ts). */
@@ -134,6 +143,14 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       rest: { sessions: 50, durationS: 1, connections: 4 },
       guard: { viewers: 200, comments: 600, durationS: 2, connections: 10, rounds: 3 },
       redis: { viewers: 50, rate: 5, stepMs: 1000 },
+      chat: {
+        postConnections: 50,
+        getConnections: 10,
+        durationS: 1,
+        rounds: 1,
+        openLoop: { rate: 200, durationMs: 1000 },
+        rooms: { sessions: 5, viewers: 10, rate: 5, stepMs: 1000, drainMs: 5000 },
+      },
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
       media: mediaPlan(true),
     };
@@ -172,6 +189,16 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
     rest: { sessions: 50, durationS: 8, connections: 32 },
     guard: { viewers: 1000, comments: 2000, durationS: 5, connections: 10, rounds: 3 },
     redis: { viewers: 5000, rate: 20, stepMs: 4000 },
+    // The issue's goals: 50 connections posting, 10 reading, 1,000 comments/s open loop, and
+    // 100 sessions × 20 comments/s × 50 viewers.
+    chat: {
+      postConnections: 50,
+      getConnections: 10,
+      durationS: 5,
+      rounds: 2,
+      openLoop: { rate: 1000, durationMs: 5000 },
+      rooms: { sessions: 100, viewers: 50, rate: 20, stepMs: 5000, drainMs: 10_000 },
+    },
     profile: { viewers: 5000, rate: 20, stepMs: 5000 },
     media: mediaPlan(false),
   };

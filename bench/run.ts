@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only=guard,fanout,idle,heap,storm,rest,redis,profile] [-- --render=results.json]`
- * `npm run bench -- --compare=<git ref>`: the guard also runs the ref's server (checked out in a
- * temporary worktree) in the same alternation, and prints this checkout's ratios to the ref's.
+ * `npm run bench [-- --quick] [-- --only=guard,fanout,idle,heap,storm,rest,chat,redis,profile] [-- --render=results.json]`
+ * `npm run bench -- --compare=<git ref>`: the guard and the chat workload also run the ref's server
+ * (checked out in a temporary worktree) in the same alternation, and print this checkout's
+ * figures beside the ref's.
  * `npm run bench -- --only=media`: video through Janus and over the mesh (workloads/media.ts), opt-in
  * only (never in the default or --quick run); it writes bench/MEDIA.md and bench/charts/media-*.svg.
  *
@@ -22,6 +23,7 @@ import { renderMarkdown } from './report/markdown.js';
 import type { Results } from './report/results.js';
 import { makePlan, type Plan } from './plan.js';
 import { checkout } from './lib/checkout.js';
+import { runChat } from './workloads/chat.js';
 import { runFanout } from './workloads/fanout.js';
 import { runGuard } from './workloads/guard.js';
 import { runHeap } from './workloads/heap.js';
@@ -31,7 +33,7 @@ import { runRedis } from './workloads/redis.js';
 import { runRest } from './workloads/rest.js';
 import { runStorm } from './workloads/storm.js';
 
-const WORKLOADS = ['guard', 'fanout', 'idle', 'heap', 'storm', 'rest', 'redis', 'profile'] as const;
+const WORKLOADS = ['guard', 'fanout', 'idle', 'heap', 'storm', 'rest', 'chat', 'redis', 'profile'] as const;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -107,6 +109,7 @@ async function main(): Promise<number> {
   log(`bench (${plan.quick ? 'quick' : 'full'}): ${selected.join(', ')}; load ${results.loadBefore}`);
 
   const compareRef = args.find((a) => a.startsWith('--compare='))?.slice('--compare='.length);
+  const compare = compareRef ? checkout(compareRef, log) : undefined;
   const runStarted = performance.now();
   const attempt = async (name: string, work: () => Promise<void>) => {
     const started = performance.now();
@@ -128,7 +131,6 @@ async function main(): Promise<number> {
   if (selected.includes('guard')) {
     log('0. guard: the core path as ratios to baselines of this run');
     await attempt('guard', async () => {
-      const compare = compareRef ? checkout(compareRef, log) : undefined;
       results.guard = await runGuard(plan, log, compare);
       results.errors.push(...results.guard.errors);
       for (const v of results.guard.verdicts) {
@@ -190,6 +192,16 @@ async function main(): Promise<number> {
     await attempt('rest', async () => {
       results.rest = await runRest(plan, log);
       results.errors.push(...results.rest.errors);
+    });
+  }
+  if (selected.includes('chat')) {
+    log(
+      '4b. the chat path: REST at 50/10 connections, an open loop, many rooms' +
+        (compare ? `, held fan-out beside ${compare.ref}` : ''),
+    );
+    await attempt('chat', async () => {
+      results.chat = await runChat(plan, log, compare);
+      results.errors.push(...results.chat.errors);
     });
   }
   if (selected.includes('redis')) {

@@ -2,7 +2,8 @@
  * The HTTP side every baseline shares, so the load generator drives all of them exactly as it
  * drives our server: `POST /live/sessions/{id}/comments {message}` builds the same comment event
  * our server sends and hands it to the baseline's broadcast; `GET /live/sessions/active` answers
- * a prebuilt body of 50 sessions (the floor for REST: Node's http with no work at all).
+ * a prebuilt body of 50 sessions and `GET /me` a prebuilt user (the floor for REST: Node's http
+ * with no work at all).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -39,6 +40,15 @@ export function createBaselineServer(broadcast: (comment: CommentEvent) => void)
     JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => fakeSession(i)), next_cursor: null }),
   );
   const userId = randomUUID();
+  const me = Buffer.from(
+    JSON.stringify({
+      id: userId,
+      email: 'floor@example.com',
+      name: 'floor',
+      role: 'user',
+      created_at: new Date().toISOString(),
+    }),
+  );
   return createServer((req, res) => {
     const match = req.method === 'POST' ? COMMENTS_PATH.exec(req.url ?? '') : null;
     if (match) return void postComment(req, res, match[1]!, userId, broadcast);
@@ -47,6 +57,10 @@ export function createBaselineServer(broadcast: (comment: CommentEvent) => void)
       return void res.end(active);
     }
     if (req.url === '/health') return void res.end('{"status":"ok"}');
+    if (req.method === 'GET' && req.url === '/me') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': me.length });
+      return void res.end(me);
+    }
     // Socket.IO answers its own path through its own listener; everything else is unknown.
     if (!req.url?.startsWith('/socket.io/')) {
       res.statusCode = 404;

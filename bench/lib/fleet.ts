@@ -93,11 +93,20 @@ export class Fleet {
     const target = this.viewers + count;
     const share = (i: number) =>
       Math.floor(target / this.size) + (i < target % this.size ? 1 : 0) - this.#viewers[i]!;
+    const shares = this.#children.map((_, i) => Math.max(0, share(i)));
+    // Numbered across generators, so the url each connection uses does not depend on their count.
+    const firsts = shares.map((_, i) => shares.slice(0, i).reduce((a, b) => a + b, 0));
     const replies = await Promise.all(
-      this.#children.map((child, i) => {
-        const mine = Math.max(0, share(i));
-        return this.#ask<ConnectReply>(child, { cmd: 'connect', urls, protocol, count: mine, concurrency });
-      }),
+      this.#children.map((child, i) =>
+        this.#ask<ConnectReply>(child, {
+          cmd: 'connect',
+          urls,
+          protocol,
+          count: shares[i]!,
+          concurrency,
+          first: firsts[i]!,
+        }),
+      ),
     );
     replies.forEach((reply, i) => (this.#viewers[i]! += reply.joined));
     return {

@@ -45,6 +45,8 @@ class Generator {
     protocol: ViewerProtocol,
     count: number,
     concurrency: number,
+    /** This command's first connection uses urls[first % length], the next one the url after it. */
+    first = 0,
   ): Promise<ConnectReply> {
     return new Promise((resolve) => {
       const reply: ConnectReply = { id: 0, joined: 0, failed: 0, errors: [], joinTimes: [] };
@@ -53,7 +55,7 @@ class Generator {
       const next = () => {
         if (settled === count) return resolve(reply);
         if (started === count) return;
-        const url = urls[started % urls.length]!;
+        const url = urls[(first + started) % urls.length]!;
         started += 1;
         this.#open(url, protocol, (error) => {
           settled += 1;
@@ -223,7 +225,7 @@ function main(): void {
     switch (command.cmd) {
       case 'connect':
         void generator
-          .connect(command.urls, command.protocol, command.count, command.concurrency)
+          .connect(command.urls, command.protocol, command.count, command.concurrency, command.first ?? 0)
           .then((reply) => send({ ...reply, id: command.id }));
         break;
       case 'reset':

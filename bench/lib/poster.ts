@@ -4,11 +4,14 @@
  * time, which the generators read back on receipt. Used identically for every target.
  */
 import { Agent, request } from 'node:http';
+import { Histogram, type HistogramData } from './histogram.js';
 import { TIME_MARKER, epochMs } from './protocol.js';
 
 export interface PostPlan {
   baseUrl: string;
   sessionId: string;
+  /** Post to these sessions in turn instead (comment i to sessionIds[i % length]). */
+  sessionIds?: string[];
   /** Bearer tokens to rotate through (our server needs one; baselines ignore it). */
   tokens: string[];
   /** Comments per second. */
@@ -28,6 +31,8 @@ export interface PostResult {
   statuses: Record<string, number>;
   /** Wall time from first to last send, ms. */
   elapsedMs: number;
+  /** Each answered request's time from its send to the end of its answer. */
+  latency: HistogramData;
 }
 
 /** Padding that makes a comment a realistic ~120 bytes of text. */
@@ -35,8 +40,18 @@ const PADDING = ' great stream, where did you get that jacket? greetings from Li
 
 export async function postComments(plan: PostPlan): Promise<PostResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: plan.maxInFlight ?? 64 });
-  const url = new URL(`/live/sessions/${plan.sessionId}/comments`, plan.baseUrl);
-  const result: PostResult = { sent: 0, ok: 0, failed: 0, statuses: {}, elapsedMs: 0 };
+  const urls = (plan.sessionIds ?? [plan.sessionId]).map(
+    (id) => new URL(`/live/sessions/${id}/comments`, plan.baseUrl),
+  );
+  const latency = new Histogram();
+  const result: PostResult = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    statuses: {},
+    elapsedMs: 0,
+    latency: latency.toData(),
+  };
   const total = plan.count ?? Math.max(1, Math.round((plan.rate * plan.durationMs) / 1000));
   const giveUpMs = plan.count ? plan.durationMs : plan.durationMs * 3 + 10_000;
   const limit = plan.maxInFlight ?? 64;
@@ -49,8 +64,11 @@ export async function postComments(plan: PostPlan): Promise<PostResult> {
       result.sent += 1;
       inFlight += 1;
       const body = JSON.stringify({ message: `#${seq} ${TIME_MARKER}${epochMs().toFixed(3)}~${PADDING}` });
+      // Open loop: latency counts from when the comment was due, so a server that falls behind
+      // (and holds the schedule back at maxInFlight) shows its queue, not only its service time.
+      const sentAt = plan.count ? performance.now() : start + (seq * 1000) / plan.rate;
       const req = request(
-        url,
+        urls[seq % urls.length]!,
         {
           method: 'POST',
           agent,
@@ -67,7 +85,10 @@ export async function postComments(plan: PostPlan): Promise<PostResult> {
           if (res.statusCode === 200) result.ok += 1;
           else result.failed += 1;
           res.resume();
-          res.on('end', finish);
+          res.on('end', () => {
+            latency.recordMs(performance.now() - sentAt);
+            finish();
+          });
         },
       );
       const finish = () => {
@@ -101,6 +122,7 @@ export async function postComments(plan: PostPlan): Promise<PostResult> {
     }
     result.elapsedMs = performance.now() - start;
     await Promise.all(replies);
+    result.latency = latency.toData();
   } finally {
     agent.destroy();
   }

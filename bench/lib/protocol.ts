@@ -21,6 +21,8 @@ export type Command =
       protocol: ViewerProtocol;
       count: number;
       concurrency: number;
+      /** The index (over the whole fleet) of this generator's first connection: it uses urls[first % length]. */
+      first?: number;
     }
   | { cmd: 'reset'; id: number }
   | { cmd: 'progress'; id: number; expectCount: number }

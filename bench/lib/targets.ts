@@ -160,7 +160,13 @@ export async function startBaseline(
 
 export function startTarget(
   name: TargetName,
-  options: { lifetimeMs: number; postgres: boolean; nodeFlags?: string[]; viewerUsers?: number },
+  options: {
+    lifetimeMs: number;
+    postgres: boolean;
+    nodeFlags?: string[];
+    viewerUsers?: number;
+    root?: string;
+  },
 ): Promise<Running> {
   return name === 'streammeon' ? startOurs(options) : startBaseline(name, options);
 }

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { LABELS, TARGETS, type TargetName } from '../lib/targets.js';
+import type { ChatResult } from '../workloads/chat.js';
 import type { FanoutResult } from '../workloads/fanout.js';
 import { GUARD_FLOORS } from '../workloads/guard.js';
 import { LOBBY, LOBBY_304 } from '../workloads/rest.js';
@@ -324,6 +325,8 @@ export function renderMarkdown(
     }
   }
 
+  if (results.chat) out.push(...chatSection(results.chat));
+
   if (results.redis) {
     out.push('## 5. Two instances over Redis', '');
     if (results.redis.skipped) out.push(`Skipped: ${results.redis.skipped}.`, '');
@@ -434,5 +437,35 @@ function guardSection(results: Results): string[] {
       '',
     );
   }
+  return out;
+}
+
+/** Workload 4b: the chat path's goals, each of our commits beside the floor (and the ref). */
+function chatSection(chat: ChatResult): string[] {
+  const out = [
+    '## 4b. The chat path (issue 19’s goals)',
+    '',
+    `Our server on ${chat.storage}; with \`--compare\` the ref’s server beside it, measured in alternation. ` +
+      'REST: autocannon, best of the kept rounds; the floor is Node’s http answering prebuilt bodies (its lobby list stands in ' +
+      'for one session). Open loop and rooms: POST latency from when each comment was due; rooms also the delivery latency.',
+    '',
+    '| case | target | per s | p50 ms | p99 ms | delivery p50 / p99 ms | ÷ floor |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of chat.rows) {
+    const floor = chat.rows.find((x) => x.case === r.case && x.target === 'node-http floor');
+    const delivery = r.deliveryP99 !== undefined ? `${f1(r.deliveryP50 ?? NaN)} / ${f1(r.deliveryP99)}` : '';
+    out.push(
+      `| ${r.case} | ${r.target} | ${f0(r.perSec)} | ${f1(r.p50)} | ${f1(r.p99)} | ${delivery} | ${floor && r !== floor ? ratio(r.perSec, floor.perSec) : ''} |`,
+    );
+  }
+  out.push('');
+  for (const h of chat.held) {
+    out.push(
+      `Held fan-out at ${h.viewers} viewers, ${h.target}: **${h.heldRate}/s** ` +
+        `(${h.rates.map((r) => `${r.rate}/s ${r.held ? 'held' : `p99 ${f0(r.p99)} ms`}`).join(', ')}).`,
+    );
+  }
+  if (chat.held.length) out.push('');
   return out;
 }

@@ -1,4 +1,5 @@
 /** Everything one `npm run bench` measured: written to results.json, read by the report. */
+import type { ChatResult } from '../workloads/chat.js';
 import type { FanoutResult } from '../workloads/fanout.js';
 import type { GuardResult } from '../workloads/guard.js';
 import type { HeapResult } from '../workloads/heap.js';
@@ -40,6 +41,8 @@ export interface Results {
   heap?: HeapResult[];
   storm: StormResult[];
   rest: RestResult | undefined;
+  /** Absent from runs made before the chat workload existed. */
+  chat?: ChatResult;
   redis: RedisResult | undefined;
   profile: ProfileResult | undefined;
   errors: string[];

@@ -15,12 +15,14 @@ export interface FanoutResult {
   errors: string[];
 }
 
-export async function runFanout(plan: Plan, target: TargetName, log: (line: string) => void) {
+/** `root`: another checkout of this repository to run as our server (`--compare`). */
+export async function runFanout(plan: Plan, target: TargetName, log: (line: string) => void, root?: string) {
   const result: FanoutResult = { target, storage: '', steps: [], errors: [] };
   const running = await startTarget(target, {
     lifetimeMs: plan.lifetimeMs,
     postgres: hasPostgres(),
     viewerUsers: plan.viewerUsers,
+    root,
   });
   result.storage = running.storage;
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
@@ -77,7 +79,9 @@ export async function runFanout(plan: Plan, target: TargetName, log: (line: stri
 }
 
 /** What makes a step an error (not merely slow): a failed post, a viewer with nothing, a drop. */
-export function stepProblem(step: StepResult): string | undefined {
+export function stepProblem(
+  step: Pick<StepResult, 'posted' | 'postFailures' | 'minPerViewer' | 'closed' | 'closeCodes'>,
+): string | undefined {
   if (step.posted === 0 || Object.keys(step.postFailures).length) {
     return `posting failed: ${JSON.stringify(step.postFailures)}`;
   }

@@ -64,7 +64,8 @@ export interface GuardResult {
   errors: string[];
 }
 
-interface Subject {
+/** A target of the guard (or the chat workload), with a second session nobody watches. */
+export interface Subject {
   target: string;
   running: Running;
   /** The session comments are posted to under autocannon (nobody watches it). */
@@ -127,7 +128,7 @@ export async function runGuard(
   return result;
 }
 
-async function startSubject(target: string, plan: Plan, root?: string): Promise<Subject> {
+export async function startSubject(target: string, plan: Plan, root?: string): Promise<Subject> {
   if (target === 'node-http floor' || target === 'socketio') {
     const running = await startBaseline(target === 'socketio' ? 'socketio' : 'ws-preframed', {
       lifetimeMs: plan.lifetimeMs,

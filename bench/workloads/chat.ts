@@ -1,0 +1,242 @@
+/**
+ * Workload 6, the chat path's goals (issue 19), ours beside the ref of `--compare=<ref>` when
+ * one is given, every target started once and measured in alternation in the same sitting:
+ *
+ * - **REST**: `POST …/comments` on one session nobody watches at `postConnections`, and
+ *   `GET /live/sessions/{id}` and `GET /me` at `getConnections`, autocannon, beside the
+ *   node-http floor (the ws-preframed baseline's prebuilt lobby list, its `/me` and its POST);
+ * - **open loop**: comments posted at `openLoop.rate` per second to one session: the POST's
+ *   p50/p99, counted from when each comment was due (a server that falls behind shows its queue);
+ * - **rooms**: `rooms.sessions` sessions live at once, `rooms.viewers` viewers each, each session
+ *   getting `rooms.rate` comments per second: every comment must reach every viewer of its
+ *   session; the delivery p99 and the POST p99;
+ * - **held fan-out** (only with `--compare`): the fan-out ladder at its first size (1,000
+ *   viewers in the full plan) for ours and the ref: the highest rate each holds.
+ */
+import autocannon from 'autocannon';
+import { call } from '../../test/support/http.js';
+import type { Checkout } from '../lib/checkout.js';
+import { Fleet } from '../lib/fleet.js';
+import { quantileMs } from '../lib/histogram.js';
+import { postComments } from '../lib/poster.js';
+import { sleep } from '../lib/proc.js';
+import type { Plan } from '../plan.js';
+import { runFanout, stepProblem } from './fanout.js';
+import { startSubject, type Subject } from './guard.js';
+
+export interface ChatRow {
+  /** `POST …/comments`, `GET /live/sessions/{id}`, `GET /me`, `open loop`, `rooms`. */
+  case: string;
+  /** `streammeon`, `streammeon@<commit>` or `node-http floor`. */
+  target: string;
+  /** Requests (or comments) per second: autocannon's average, or the open loop's offered rate. */
+  perSec: number;
+  p50: number;
+  p99: number;
+  /** rooms: delivery latency of the comments to their viewers. */
+  deliveryP50?: number;
+  deliveryP99?: number;
+}
+
+export interface HeldRate {
+  target: string;
+  viewers: number;
+  /** The highest rate (comments/s) delivered in full with p99 under 1 s; 0 when none was. */
+  heldRate: number;
+  rates: { rate: number; deliveredPerSec: number; p99: number; held: boolean }[];
+}
+
+export interface ChatResult {
+  storage: string;
+  rows: ChatRow[];
+  held: HeldRate[];
+  errors: string[];
+}
+
+export async function runChat(
+  plan: Plan,
+  log: (line: string) => void,
+  compare?: Checkout,
+): Promise<ChatResult> {
+  const result: ChatResult = { storage: '', rows: [], held: [], errors: [] };
+  const subjects: Subject[] = [];
+  try {
+    subjects.push(await startSubject('streammeon', plan));
+    if (compare) subjects.push(await startSubject(`streammeon@${compare.commit}`, plan, compare.root));
+    subjects.push(await startSubject('node-http floor', plan));
+    result.storage = subjects[0]!.running.storage;
+    await restRounds(subjects, plan, result, log);
+    const ours = subjects.filter((s) => s.target.startsWith('streammeon'));
+    for (const s of ours) await openLoop(s, plan, result, log);
+    for (const s of ours) await rooms(s, plan, result, log);
+  } finally {
+    await Promise.allSettled(subjects.map((s) => s.running.stop()));
+  }
+  if (compare) await heldRates(plan, compare, result, log);
+  return result;
+}
+
+/** REST cases, every target in turn, one warm-up round then `rounds` kept at their best. */
+async function restRounds(subjects: Subject[], plan: Plan, result: ChatResult, log: (line: string) => void) {
+  const best = new Map<string, ChatRow>();
+  for (let round = 0; round <= plan.chat.rounds; round += 1) {
+    for (const s of subjects) {
+      for (const c of restCases(s, plan)) {
+        const r = await autocannon({
+          url: `${s.running.services[0]!.baseUrl}${c.path}`,
+          method: c.method,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${s.running.postTokens[0]}` },
+          body: c.method === 'POST' ? JSON.stringify({ message: 'autocannon says hi' }) : undefined,
+          connections: c.connections,
+          duration: round === 0 ? 1 : plan.chat.durationS,
+          timeout: 10,
+        });
+        const wrong = r.errors + r.timeouts + r.non2xx;
+        if (wrong) result.errors.push(`chat: ${c.name} on ${s.target}: ${wrong} requests failed`);
+        const key = `${c.name}|${s.target}`;
+        const row: ChatRow = {
+          case: c.name,
+          target: s.target,
+          perSec: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+        };
+        if (round > 0 && row.perSec > (best.get(key)?.perSec ?? 0)) best.set(key, row);
+      }
+    }
+  }
+  result.rows.push(...best.values());
+  for (const row of best.values()) {
+    log(`  ${row.case} ${row.target}: ${row.perSec.toFixed(0)} req/s, p99 ${row.p99} ms`);
+  }
+}
+
+function restCases(s: Subject, plan: Plan) {
+  const floor = s.target === 'node-http floor';
+  const { postConnections, getConnections } = plan.chat;
+  return [
+    {
+      name: 'POST …/comments',
+      method: 'POST' as const,
+      path: `/live/sessions/${s.quietSessionId}/comments`,
+      connections: postConnections,
+    },
+    // The floor has no per-session route: its prebuilt lobby (50 sessions) stands in, as in workload 4.
+    {
+      name: 'GET /live/sessions/{id}',
+      method: 'GET' as const,
+      path: floor ? '/live/sessions/active' : `/live/sessions/${s.running.sessionId}`,
+      connections: getConnections,
+    },
+    { name: 'GET /me', method: 'GET' as const, path: '/me', connections: getConnections },
+  ];
+}
+
+/** Comments at a fixed rate to the session nobody watches; the POST's latency from when each was due. */
+async function openLoop(s: Subject, plan: Plan, result: ChatResult, log: (line: string) => void) {
+  const posted = await postComments({
+    baseUrl: s.running.services[0]!.baseUrl,
+    sessionId: s.quietSessionId,
+    tokens: s.running.postTokens,
+    rate: plan.chat.openLoop.rate,
+    durationMs: plan.chat.openLoop.durationMs,
+    maxInFlight: 256,
+  });
+  if (posted.failed) result.errors.push(`chat: open loop on ${s.target}: ${JSON.stringify(posted.statuses)}`);
+  const row: ChatRow = {
+    case: 'open loop',
+    target: s.target,
+    perSec: plan.chat.openLoop.rate,
+    p50: quantileMs(posted.latency, 0.5),
+    p99: quantileMs(posted.latency, 0.99),
+  };
+  result.rows.push(row);
+  log(`  open loop ${row.perSec}/s ${s.target}: POST p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} ms`);
+}
+
+/** Many sessions at once, each with its own viewers and comments. */
+async function rooms(s: Subject, plan: Plan, result: ChatResult, log: (line: string) => void) {
+  const { sessions, viewers, rate, stepMs, drainMs } = plan.chat.rooms;
+  const base = s.running.services[0]!.baseUrl;
+  const ids = [s.running.sessionId];
+  while (ids.length < sessions) {
+    const opened = await call(base, 'POST', '/live/sessions', {
+      token: s.running.vendorToken,
+      body: { title: `room ${ids.length}` },
+    });
+    if (opened.status !== 200)
+      throw new Error(`${s.target}: could not open session ${ids.length}: ${opened.status}`);
+    ids.push(opened.body.session_id);
+  }
+  // Connection i joins urls[i % length]: viewers × sessions connections give each session `viewers`.
+  const model = s.running.viewerUrls[0]![0]!;
+  const urls = ids.map((id) => model.replace(s.running.sessionId, id));
+  const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
+  try {
+    const joined = await fleet.connect(urls, s.running.protocol, sessions * viewers, 50);
+    if (joined.failed)
+      throw new Error(`${s.target}: ${joined.failed} viewers failed to join: ${joined.errors.join('; ')}`);
+    await fleet.reset();
+    const posted = await postComments({
+      baseUrl: base,
+      sessionId: ids[0]!,
+      sessionIds: ids,
+      tokens: s.running.postTokens,
+      rate: rate * sessions,
+      durationMs: stepMs,
+      maxInFlight: 256,
+    });
+    const expected = posted.ok * viewers;
+    const deadline = performance.now() + drainMs;
+    while ((await fleet.progress()).comments < expected && performance.now() < deadline) await sleep(50);
+    const report = await fleet.report();
+    const problem = stepProblem({
+      posted: posted.ok,
+      postFailures: Object.fromEntries(Object.entries(posted.statuses).filter(([k]) => k !== '200')),
+      minPerViewer: report.minPerViewer,
+      closed: report.closed,
+      closeCodes: report.closeCodes,
+    });
+    if (problem) result.errors.push(`chat: rooms on ${s.target}: ${problem}`);
+    if (report.comments < expected) {
+      result.errors.push(`chat: rooms on ${s.target}: ${report.comments} of ${expected} deliveries in time`);
+    }
+    const row: ChatRow = {
+      case: 'rooms',
+      target: s.target,
+      perSec: rate * sessions,
+      p50: quantileMs(posted.latency, 0.5),
+      p99: quantileMs(posted.latency, 0.99),
+      deliveryP50: quantileMs(report.latency, 0.5),
+      deliveryP99: quantileMs(report.latency, 0.99),
+    };
+    result.rows.push(row);
+    log(
+      `  rooms ${sessions}×${rate}/s×${viewers} ${s.target}: ${report.comments} of ${expected} delivered, ` +
+        `p50 ${row.deliveryP50!.toFixed(1)} p99 ${row.deliveryP99!.toFixed(1)} ms; POST p99 ${row.p99.toFixed(1)} ms`,
+    );
+  } finally {
+    await fleet.stop();
+  }
+}
+
+/** The fan-out ladder's first size, ref then ours: the highest rate each holds. */
+async function heldRates(plan: Plan, compare: Checkout, result: ChatResult, log: (line: string) => void) {
+  const ladder: Plan = { ...plan, fanout: { ...plan.fanout, sizes: plan.fanout.sizes.slice(0, 1) } };
+  for (const [target, root] of [
+    [`streammeon@${compare.commit}`, compare.root],
+    ['streammeon', undefined],
+  ] as const) {
+    const run = await runFanout(ladder, 'streammeon', log, root);
+    result.errors.push(...run.errors.map((e) => `chat: held fan-out ${target}: ${e}`));
+    const rates = run.steps.map((step) => ({
+      rate: step.rate,
+      deliveredPerSec: step.deliveredPerSec,
+      p99: step.p99,
+      held: step.drained && step.deliveredPerSec >= 0.9 * step.offeredPerSec && step.p99 < 1000,
+    }));
+    const heldRate = Math.max(0, ...rates.filter((r) => r.held).map((r) => r.rate));
+    result.held.push({ target, viewers: ladder.fanout.sizes[0]!.viewers, heldRate, rates });
+    log(`  held fan-out at ${ladder.fanout.sizes[0]!.viewers} viewers, ${target}: ${heldRate}/s`);
+  }
+}
