@@ -228,6 +228,18 @@ describe('/ws/live', () => {
     assert.equal(rest.body.views_total, 1);
   });
 
+  test('a session read just before a viewer joins shows that viewer on the next read', async () => {
+    const { vendor, session } = await goLive(server.baseUrl);
+    const vendorSocket = await watch(session.session_id, vendor.token);
+    const read = () => call(server.baseUrl, 'GET', `/live/sessions/${session.session_id}`);
+    assert.equal((await read()).body.views_total, 0);
+    await watch(session.session_id, (await register(server.baseUrl)).token);
+    await vendorSocket.waitFor((m) => m.type === 'views_total' && m.total === 1);
+    const after = await read();
+    assert.equal(after.body.views_total, 1);
+    assert.equal(after.body.viewer_count, 1);
+  });
+
   test('a user with two tabs counts two connections but one unique view', async () => {
     const { session } = await goLive(server.baseUrl);
     const viewer = await register(server.baseUrl);

@@ -140,6 +140,21 @@ describe('two instances sharing PostgreSQL and Redis', { skip }, () => {
     assert.equal(onB.messages.at(-1).type, 'session_ended');
   });
 
+  test('a session B served live a moment ago shows as ended on B once its viewers there hear the end', async () => {
+    const { vendor, session } = await goLive(a.baseUrl);
+    const onB = await open(
+      `${b.wsUrl}/ws/live/${session.session_id}?token=${(await register(b.baseUrl)).token}`,
+    );
+    await onB.waitForType('session_info');
+    assert.equal((await call(b.baseUrl, 'GET', `/live/sessions/${session.session_id}`)).body.is_live, true);
+    await call(a.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, { token: vendor.token });
+    // A says "ended" on the bus's sessions channel before it tells the session's viewers.
+    await onB.waitForType('session_ended');
+    const onBNow = await call(b.baseUrl, 'GET', `/live/sessions/${session.session_id}`);
+    assert.equal(onBNow.body.is_live, false);
+    assert.ok(onBNow.body.stats, 'the ended session carries its stats');
+  });
+
   // Last: it kills B. With the default heartbeat (5 s) and TTL (20 s), B's viewers must go within 30 s.
   test("after kill -9 of B, A's count drops B's viewers within 30 s", { timeout: 60_000 }, async () => {
     const { session } = await goLive(a.baseUrl);

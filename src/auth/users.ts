@@ -4,6 +4,9 @@ import { isUuid } from '../contract/ids.js';
 import type { Role, User } from '../contract/rest.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Database, UserId, UserIdType } from '../db/schema.js';
+import { RecentReads } from '../db/recent-reads.js';
+import { systemClock, type Clock } from '../clock.js';
+import { USER_CHECK_MS } from './existing-users.js';
 import type { Passwords } from './passwords.js';
 
 export type { User };
@@ -30,10 +33,29 @@ function toUser(row: { id: UserId; email: string; name: string; role: string; cr
 
 /** Registration, login and lookup of users. */
 export class Users {
+  /** Users found by `profile`, kept as long as their existence is believed (USER_CHECK_MS). */
+  readonly #profiles: RecentReads<User | undefined>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly passwords: Passwords,
-  ) {}
+    clock: Clock = systemClock,
+  ) {
+    this.#profiles = new RecentReads(USER_CHECK_MS, () => clock.now());
+  }
+
+  /**
+   * The signed-in user (`GET /me`): read at most once per USER_CHECK_MS. Nothing here changes a
+   * user's email, name or role, and a deletion made behind the service is already believed only
+   * that long (ExistingUsers), so this is no staler than the check the request passed.
+   */
+  profile(id: UserId): Promise<User | undefined> {
+    return this.#profiles.get(
+      String(id),
+      () => this.findById(id),
+      (user) => user !== undefined,
+    );
+  }
 
   /** Creates a user; `email_taken` (400 `Email already registered`) when taken in any letter case. */
   async register(input: { email: string; name: string; password: string; role: Role }): Promise<User> {

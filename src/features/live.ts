@@ -43,6 +43,8 @@ export const live = fp<Services>(async (app, services) => {
         )
       : undefined;
   if (snapshot) services.lifecycle.onChange(() => snapshot.invalidate());
+  // Another instance's end shows on this one's next read of the session, as the bus carries it.
+  services.lifecycle.onChange((change) => sessions.changed(change.sessionId));
   await app.register(lobbyRoutes, { sessions, snapshot });
   await app.register(moderationRoutes, {
     moderation,

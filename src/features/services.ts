@@ -91,7 +91,8 @@ export async function buildServices(
   const metrics = new Metrics();
   if (backends.redis) metrics.watchRedis(backends.redis);
   const limiter = createLimiter(backends.redis, clock);
-  const views = new Views(store.db);
+  // A session's page (Sessions.get) shows its unique views: a new one here shows on the next read.
+  const views = new Views(store.db, (id) => sessions.changed(id));
   const liveHub = liveHubOf(config, backends, views, metrics, log);
   const signalHub = new SignalHub(bus, log);
   const { replays, media } = mediaServices(config, store, liveHub, log, (ids) => sessions.getMany(ids));
@@ -106,7 +107,7 @@ export async function buildServices(
   const auth = new Authenticator(tokens, store.userIdType, ExistingUsers.inDatabase(store.db, clock));
   // Webhooks: any service records an event in its own transaction (outbox.enqueue).
   const outbox = new WebhookOutbox(config.webhooks.urls, clock);
-  const sessions: Sessions = new Sessions(store.db, presence, events, clock, outbox);
+  const sessions: Sessions = new Sessions(store.db, presence, events, clock, outbox, config.lobbySnapshotMs);
   const { chatLog, comments, moderation } = chatServices(config, store, {
     events,
     clock,
@@ -124,7 +125,7 @@ export async function buildServices(
     tokens,
     auth,
     routeAuth: new RouteAuth(auth),
-    users: new Users(store.db, new Passwords()),
+    users: new Users(store.db, new Passwords(), clock),
     views,
     heartbeat: new Heartbeat(config.realtime.heartbeatIntervalMs),
     liveHub,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SessionPage } from '../contract/rest.js';
+import { RecentReads } from '../db/recent-reads.js';
 
 /** A page of the lobby as served: its serialized body and the ETag of those bytes. */
 export interface LobbyPage {
@@ -34,15 +35,15 @@ const MAX_PAGES = 64;
  * way when the lobby changed serves its own requests but is not kept.
  */
 export class LobbySnapshot {
-  readonly #pages = new Map<string, { page: LobbyPage; at: number }>();
-  readonly #loading = new Map<string, Promise<LobbyPage>>();
-  #generation = 0;
+  readonly #pages: RecentReads<LobbyPage>;
 
   constructor(
     private readonly load: (limit: number, cursor: string | undefined) => Promise<SessionPage>,
-    private readonly maxAgeMs: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    maxAgeMs: number,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#pages = new RecentReads(maxAgeMs, now, MAX_PAGES);
+  }
 
   /** The page, from the snapshot when it is fresh; `serialize` turns a page read into its body. */
   get(
@@ -50,35 +51,14 @@ export class LobbySnapshot {
     cursor: string | undefined,
     serialize: (page: SessionPage) => string,
   ): Promise<LobbyPage> {
-    const key = `${limit}:${cursor ?? ''}`;
-    const kept = this.#pages.get(key);
-    // A clock that went back (the app's clock is the wall clock) makes a page stale, not fresh.
-    const age = kept ? this.now() - kept.at : -1;
-    if (kept && age >= 0 && age < this.maxAgeMs) return Promise.resolve(kept.page);
-    const loading = this.#loading.get(key);
-    if (loading) return loading;
-    const generation = this.#generation;
-    const started = this.now();
-    const read = this.load(limit, cursor).then((page) => {
-      const served = { body: serialize(page), etag: etagOf(page) };
-      if (generation === this.#generation) {
-        if (this.#pages.size >= MAX_PAGES) this.#pages.delete(this.#pages.keys().next().value as string);
-        this.#pages.set(key, { page: served, at: started });
-      }
-      return served;
+    return this.#pages.get(`${limit}:${cursor ?? ''}`, async () => {
+      const page = await this.load(limit, cursor);
+      return { body: serialize(page), etag: etagOf(page) };
     });
-    this.#loading.set(key, read);
-    const forget = () => {
-      if (this.#loading.get(key) === read) this.#loading.delete(key);
-    };
-    read.then(forget, forget);
-    return read;
   }
 
   /** The lobby changed (a session started or ended): the next request reads it afresh. */
   invalidate(): void {
-    this.#generation += 1;
-    this.#pages.clear();
-    this.#loading.clear();
+    this.#pages.forgetAll();
   }
 }

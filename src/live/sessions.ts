@@ -6,6 +6,7 @@ import { isSessionId } from '../contract/ids.js';
 import type { ChatState, LiveSession, SessionPage } from '../contract/rest.js';
 import { isForeignKeyViolation } from '../db/errors.js';
 import { keysetPage } from '../db/keyset-page.js';
+import { RecentReads } from '../db/recent-reads.js';
 import { toComment } from './comments.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import type { LiveEvents } from './events.js';
@@ -49,6 +50,12 @@ interface SessionRow extends SessionFacts, StatsColumns {
 
 /** The lifecycle of live sessions: create, list, fetch, end. */
 export class Sessions {
+  /**
+   * Live sessions' rows as `get` reads them, kept briefly: a player polls its session, and a
+   * popular session is polled by thousands. Ended sessions are always read (their replay moves on).
+   */
+  readonly #liveRows: RecentReads<SessionRow | undefined> | undefined;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly viewerCounts: ViewerCounts,
@@ -56,7 +63,19 @@ export class Sessions {
     private readonly clock: Clock,
     /** Webhooks: `session.started` and `session.ended` are recorded in the same transaction. */
     private readonly outbox?: WebhookOutbox,
-  ) {}
+    /**
+     * How long a live session's row may be served from memory (0: never). Its end and a new
+     * unique view on this instance show at once (`changed`), another instance's views within this.
+     */
+    liveRowMs = 0,
+  ) {
+    this.#liveRows = liveRowMs > 0 ? new RecentReads(liveRowMs, () => clock.now()) : undefined;
+  }
+
+  /** Something `get` shows of session `id` changed (its end, its unique views): read it afresh. */
+  changed(id: string): void {
+    this.#liveRows?.forget(id);
+  }
 
   /** `record`: the vendor's choice of a replay; undefined follows the server's default. */
   async create(vendorId: UserId, title: string, record?: boolean): Promise<LiveSession> {
@@ -95,7 +114,11 @@ export class Sessions {
 
   /** One session, live or ended; 404 `Session not found` otherwise. */
   async get(id: string): Promise<LiveSession> {
-    const row = isSessionId(id) ? await this.#select().where('s.id', '=', id).executeTakeFirst() : undefined;
+    if (!isSessionId(id)) throw notFound('Session not found');
+    const read = () => this.#select().where('s.id', '=', id).executeTakeFirst();
+    const row = this.#liveRows
+      ? await this.#liveRows.get(id, read, (r) => r?.is_live === true)
+      : await read();
     if (!row) throw notFound('Session not found');
     return this.#toSession(row, await this.viewerCounts.count(row.id));
   }
@@ -249,6 +272,7 @@ export class Sessions {
       });
       return true;
     });
+    if (ended) this.changed(id);
     const row = await this.#select()
       .where('s.id', '=', id)
       .where('s.vendor_id', '=', vendorId)

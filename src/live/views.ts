@@ -14,7 +14,11 @@ export class Views {
   /** Per session: the insert running now; the next batch starts when it is done. */
   readonly #running = new Map<string, Promise<number>>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Viewers were recorded for the session (its views_total may have grown), before they hear it. */
+    private readonly onRecorded: (sessionId: string) => void = () => {},
+  ) {}
 
   /**
    * Adds `userId` to the session's unique viewers and resolves with the total that includes it.
@@ -67,6 +71,7 @@ export class Views {
           + (select count(*)::int from added)`.as('n'),
       ])
       .executeTakeFirstOrThrow();
+    this.onRecorded(sessionId);
     return row.n;
   }
 

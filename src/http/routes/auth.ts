@@ -64,7 +64,7 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
       },
     },
     async (request) => {
-      const user = await users.findById(callerOf(request).userId);
+      const user = await users.profile(callerOf(request).userId);
       // A token can outlive its user; such a token no longer authenticates anyone.
       if (!user) throw unauthorized('User no longer exists');
       return user;
