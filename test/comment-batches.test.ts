@@ -1,7 +1,9 @@
 /**
- * Comments of one session that arrive together are written together (src/live/batches.ts):
- * offsets stay strictly increasing and gap-free across instances, nothing refused is stored or
- * takes an offset, and slow mode holds within one batch. Two instances on one PostgreSQL.
+ * Comments that arrive together, of one session or many, are written together
+ * (src/live/batches.ts): each session's offsets stay strictly increasing and gap-free across
+ * instances, nothing refused is stored or takes an offset, one session's refusal (ended, unknown)
+ * costs the others in its batch nothing, and slow mode holds within one batch. Two instances on
+ * one PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -111,5 +113,74 @@ describe('comments written in batches', { skip: needsPostgres() }, () => {
     );
     assert.deepEqual(replies.map((r) => r.status).sort(), [200, 429, 429, 429, 429]);
     assert.equal((await stored(id)).length, 1);
+  });
+
+  test('comments to many sessions at once, on two instances, are each session gap-free from 1 and stored once', async () => {
+    const vendor = await register(a.baseUrl, 'vendor');
+    const sessions: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const opened = await call(a.baseUrl, 'POST', '/live/sessions', {
+        token: vendor.token,
+        body: { title: `s${i}` },
+      });
+      sessions.push(opened.body.session_id);
+    }
+    const users = await Promise.all(Array.from({ length: 4 }, () => register(a.baseUrl)));
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        post(i % 2 ? b : a, sessions[i % 10]!, users[i % 4]!.token, `to ${i % 10}: ${i}`),
+      ),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      replies.map(() => 200),
+    );
+    for (const [index, id] of sessions.entries()) {
+      const mine = replies.filter((r) => r.body.session_id === id).map((r) => r.body.offset as number);
+      assert.equal(mine.length, 20);
+      assert.equal(Math.min(...mine), 1);
+      assertGapFree(mine);
+      const rows = await stored(id);
+      assert.deepEqual(
+        rows.map((r) => r.offset),
+        [...mine].sort((x, y) => x - y),
+      );
+      assert.ok(rows.every((r) => r.message.startsWith(`to ${index}: `)));
+    }
+  });
+
+  test("an ended or unknown session's comments are refused while the others sent with them are stored", async () => {
+    const { vendor, session: live } = await goLive(a.baseUrl);
+    const opened = await call(a.baseUrl, 'POST', '/live/sessions', {
+      token: vendor.token,
+      body: { title: 'to end' },
+    });
+    const ended = opened.body.session_id as string;
+    await call(a.baseUrl, 'POST', `/live/sessions/${ended}/end`, { token: vendor.token });
+    const terms = await call(a.baseUrl, 'PUT', '/me/blocked-terms', {
+      token: vendor.token,
+      body: { terms: ['scam'] },
+    });
+    assert.equal(terms.status, 200);
+    const unknown = crypto.randomUUID();
+    const viewer = await register(a.baseUrl);
+    const targets = [live.session_id, ended, unknown, live.session_id];
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        post(a, targets[i % 4]!, viewer.token, i % 8 === 3 ? `a scam ${i}` : `hello ${i}`),
+      ),
+    );
+    const statusOf = (id: string) => [
+      ...new Set(replies.filter((_, i) => targets[i % 4] === id && i % 8 !== 3).map((r) => r.status)),
+    ];
+    assert.deepEqual(statusOf(ended), [409]);
+    assert.deepEqual(statusOf(unknown), [404]);
+    assert.deepEqual(statusOf(live.session_id), [200]);
+    const accepted = replies.filter((r) => r.status === 200);
+    assert.equal(accepted.length, 15, 'every comment to the live session but the blocked ones');
+    assertGapFree(accepted.map((r) => r.body.offset));
+    const rows = await stored(live.session_id);
+    assert.deepEqual(rows.map((r) => r.message).sort(), accepted.map((r) => r.body.message).sort());
+    assert.equal((await stored(ended)).length, 0);
   });
 });

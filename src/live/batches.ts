@@ -1,52 +1,55 @@
 /**
- * Group commit, per key (a session): what arrives for a key while its previous batch is being
- * written waits, and goes in the next batch, all together. The first item for an idle key is
- * written at once, so a lone comment waits for nothing; under load a batch holds what arrived
- * during one write, so the rate a key can take grows with the load instead of queueing behind
- * one transaction per item.
+ * Group commit: what arrives while a batch is being written waits, and goes in the next batch,
+ * all together, whatever its key (a session). The first item on an idle writer is written at
+ * once, so a lone comment waits for nothing; under load a batch holds what arrived during one
+ * write, so the rate the writer can take grows with the load instead of queueing behind one
+ * transaction per item, or per session: a hundred sessions that each get a comment every 50 ms
+ * share one transaction rather than paying one commit each.
  *
- * Keys are independent: one session's slow batch never holds another's. Each item settles
- * with its own outcome; `write` must settle every item of the batch it is given (a throw settles
- * the ones it left with that error).
+ * One batch is written at a time. Each item settles with its own outcome; `write` gets the
+ * batch grouped by key (keys and items in arrival order) and must settle every item (a throw
+ * settles the ones it left with that error).
  */
 export class Batches<T extends Settles> {
-  /** Per key: the items waiting for the next batch; present while a batch is being written. */
-  readonly #waiting = new Map<string, T[]>();
+  /** The items waiting for the next batch, in arrival order; present while a batch is being written. */
+  #waiting: { key: string; item: T }[] | undefined;
 
   constructor(
-    private readonly write: (key: string, batch: T[]) => Promise<void>,
+    private readonly write: (batch: Map<string, T[]>) => Promise<void>,
     /** Most items in one batch (a bound on one transaction's size). */
     private readonly maxBatch = 256,
   ) {}
 
-  /** Queues `item` for `key`'s next batch, which starts now when none is being written. */
+  /** Queues `item` under `key` for the next batch, which starts now when none is being written. */
   add(key: string, item: T): void {
-    const waiting = this.#waiting.get(key);
-    if (waiting) {
-      waiting.push(item);
+    if (this.#waiting) {
+      this.#waiting.push({ key, item });
       return;
     }
-    this.#waiting.set(key, []);
-    void this.#drain(key, [item]);
+    this.#waiting = [];
+    void this.#drain([{ key, item }]);
   }
 
-  /** Items waiting (not yet in a batch being written) over every key. */
+  /** Items waiting (not yet in a batch being written). */
   get waiting(): number {
-    let count = 0;
-    for (const items of this.#waiting.values()) count += items.length;
-    return count;
+    return this.#waiting?.length ?? 0;
   }
 
-  async #drain(key: string, first: T[]): Promise<void> {
-    let batch = first;
-    while (batch.length > 0) {
-      await this.write(key, batch).catch((error: unknown) => {
-        for (const item of batch) item.reject(error);
+  async #drain(first: { key: string; item: T }[]): Promise<void> {
+    let taken = first;
+    while (taken.length > 0) {
+      const batch = new Map<string, T[]>();
+      for (const { key, item } of taken) {
+        const items = batch.get(key);
+        if (items) items.push(item);
+        else batch.set(key, [item]);
+      }
+      await this.write(batch).catch((error: unknown) => {
+        for (const { item } of taken) item.reject(error);
       });
-      const waiting = this.#waiting.get(key) ?? [];
-      batch = waiting.splice(0, this.maxBatch);
+      taken = this.#waiting?.splice(0, this.maxBatch) ?? [];
     }
-    this.#waiting.delete(key);
+    this.#waiting = undefined;
   }
 }
 

@@ -25,19 +25,22 @@ export interface CommentGate {
   check(author: UserId): Promise<void>;
 }
 
-/** A comment that passed the checks needing no database, waiting for its session's batch. */
+/** A comment that passed the checks needing no database, waiting for the next batch. */
 interface PendingComment {
   author: { id: UserId; name: string };
   message: string;
   /** Set once accepted into a batch. */
   id?: string;
+  /** Set once the chat's rules refused it: it is never written, even alone on a retry. */
+  refused?: boolean;
   resolve(comment: Comment): void;
   reject(error: unknown): void;
 }
 
 /**
- * Posting and reading comments of live sessions. Comments of one session that arrive together
- * are written together (batches.ts): one transaction and one lock per batch, not per comment.
+ * Posting and reading comments of live sessions. Comments that arrive together, of one session
+ * or of many, are written together (batches.ts): one transaction per batch, one lock per
+ * session in it, not per comment.
  */
 export class Comments {
   readonly #batches: Batches<PendingComment>;
@@ -50,7 +53,7 @@ export class Comments {
     private readonly log: ChatLog,
     private readonly gate?: CommentGate,
   ) {
-    this.#batches = new Batches((sessionId, batch) => this.#write(sessionId, batch));
+    this.#batches = new Batches((batch) => this.#write(batch));
     this.#rules = new ChatRules();
   }
 
@@ -85,50 +88,79 @@ export class Comments {
   }
 
   /**
-   * Writes one batch of a session's comments in one transaction: the session row's lock (which
-   * orders them among the session's events and makes an end in progress finish first), the
-   * chat's rules for these authors in the same statement, then the accepted comments and their
-   * chat events with a block of offsets in one statement. Each settles once committed (or
-   * refused), and the accepted reach the realtime layer in offset order.
+   * Writes one batch of comments, of one session or several, in one transaction: each session's
+   * row lock (which orders its comments among its events and makes an end in progress finish
+   * first) and a block of its offsets, taken for all sessions in one statement; the chat's rules
+   * for these authors; then every accepted comment and its chat event in one statement. Each
+   * settles once committed (or refused), and the accepted reach the realtime layer in offset order.
    */
-  async #write(sessionId: string, batch: PendingComment[]): Promise<void> {
+  async #write(batch: Map<string, PendingComment[]>): Promise<void> {
     const now = new Date(this.clock.now());
     let accepted: CommentMessage[];
     try {
       accepted = await this.db.transaction().execute(async (trx) => {
-        const chat = await lockChat(trx, sessionId, batch.length, this.#rules, now);
-        const lastAt = await lastCommentTimes(trx, sessionId, batch, chat);
+        const chats = await lockChats(trx, batch, this.#rules, now);
         const messages: CommentMessage[] = [];
-        for (const pending of batch) {
-          const refusal = refusalOf(pending, chat, lastAt, now);
-          if (refusal) {
-            pending.reject(refusal);
+        const givenBack = new Map<string, number>();
+        for (const [sessionId, items] of batch) {
+          const chat = chats.get(sessionId);
+          if (chat instanceof DomainError) {
+            for (const pending of items) pending.reject(chat);
             continue;
           }
-          lastAt.set(String(pending.author.id), now);
-          messages.push(this.#message(sessionId, pending, now, chat.base + messages.length + 1));
+          const mine = await this.#accept(trx, sessionId, items, chat!, now);
+          if (mine.length < chat!.taken) givenBack.set(sessionId, chat!.base + mine.length);
+          messages.push(...mine);
         }
-        await this.#insert(trx, sessionId, messages, chat);
+        await this.#insert(trx, messages, givenBack);
         return messages;
       });
     } catch (error) {
+      const pendings = [...batch.values()].flat();
       // A missing referenced row is an author deleted meanwhile: each alone finds out which.
-      if (isForeignKeyViolation(error) && batch.length > 1) {
-        for (const pending of batch) {
-          await this.#write(sessionId, [pending]).catch((single: unknown) => pending.reject(single));
+      if (isForeignKeyViolation(error) && pendings.length > 1) {
+        for (const [sessionId, items] of batch) {
+          for (const pending of items.filter((p) => !p.refused)) {
+            await this.#write(new Map([[sessionId, [pending]]])).catch((single: unknown) =>
+              pending.reject(single),
+            );
+          }
         }
         return;
       }
       throw isForeignKeyViolation(error) ? unauthorized('User no longer exists') : error;
     }
     const byMessage = new Map(accepted.map((m) => [m.id, m]));
-    for (const pending of batch) {
+    for (const pending of [...batch.values()].flat()) {
       const posted = pending.id ? byMessage.get(pending.id) : undefined;
       if (!posted) continue;
       const { type: _type, ...comment } = posted;
       pending.resolve(comment);
       this.events.commentPosted(comment);
     }
+  }
+
+  /** The session's comments its chat's rules accept, with their offsets; the others are refused. */
+  async #accept(
+    trx: Transaction<Database>,
+    sessionId: string,
+    items: PendingComment[],
+    chat: LockedChat,
+    now: Date,
+  ): Promise<CommentMessage[]> {
+    const lastAt = await lastCommentTimes(trx, sessionId, items, chat);
+    const messages: CommentMessage[] = [];
+    for (const pending of items) {
+      const refusal = refusalOf(pending, chat, lastAt, now);
+      if (refusal) {
+        pending.refused = true;
+        pending.reject(refusal);
+        continue;
+      }
+      lastAt.set(String(pending.author.id), now);
+      messages.push(this.#message(sessionId, pending, now, chat.base + messages.length + 1));
+    }
+    return messages;
   }
 
   #message(sessionId: string, pending: PendingComment, now: Date, offset: number): CommentMessage {
@@ -147,33 +179,33 @@ export class Comments {
 
   /**
    * The comments and their chat events, in one statement, giving back the offsets of those
-   * refused (only then: the common batch is all accepted).
+   * refused (only then: the common batch is all accepted): `givenBack` holds each such session's
+   * last offset taken.
    */
   async #insert(
     trx: Transaction<Database>,
-    sessionId: string,
     messages: CommentMessage[],
-    chat: LockedChat,
+    givenBack: Map<string, number>,
   ): Promise<void> {
     const giveBack = () =>
       trx
         .updateTable('live_sessions')
-        .set({ last_offset: chat.base + messages.length })
-        .where('id', '=', sessionId);
+        .set({ last_offset: caseOfId(givenBack) })
+        .where('id', 'in', [...givenBack.keys()]);
     if (messages.length === 0) {
-      await giveBack().execute();
+      if (givenBack.size > 0) await giveBack().execute();
       return;
     }
     const comments = messages.map((m) => ({
       id: m.id,
-      session_id: sessionId,
+      session_id: m.session_id,
       user_id: m.user_id,
       message: m.message,
       created_at: new Date(m.ts),
       event_offset: m.offset,
     }));
-    const events = messages.map((m) => this.log.eventRow(sessionId, m));
-    if (messages.length === chat.taken) {
+    const events = messages.map((m) => this.log.eventRow(m.session_id, m));
+    if (givenBack.size === 0) {
       await trx
         .with('comment', (db) => db.insertInto('comments').values(comments))
         .insertInto('chat_events')
@@ -292,49 +324,81 @@ interface LockedChat {
 }
 
 /**
- * One statement: the session row's lock, a block of offsets for the whole batch (given back by
- * `#insert` for those refused: nobody else sees the row before this transaction ends), and the
- * version of the vendor's rules, which come from this instance's cache while it holds that
- * version (chat-rules.ts). Throws (for the whole batch) when the session is unknown or has ended.
+ * One statement: every session's row lock, a block of offsets for its part of the batch (given
+ * back by `#insert` for those refused: nobody else sees the rows before this transaction ends),
+ * and the version of its vendor's rules, which come from this instance's cache while it holds
+ * that version (chat-rules.ts). Several sessions are locked in the order of their ids, so two
+ * batches naming the same sessions (two instances) never wait on each other in a circle. A
+ * session that is unknown or has ended gets the error its comments are refused with.
  */
-async function lockChat(
+async function lockChats(
   trx: Transaction<Database>,
-  sessionId: string,
-  size: number,
+  batch: Map<string, PendingComment[]>,
   rules: ChatRules,
   now: Date,
-): Promise<LockedChat> {
-  const row = await trx
-    .updateTable('live_sessions as s')
-    .set({ last_offset: sql<number>`s.last_offset + ${size}` })
-    .where('s.id', '=', sessionId)
-    .where('s.is_live', '=', true)
-    .returning((eb) => [
-      's.last_offset',
-      's.vendor_id',
-      's.slow_mode_seconds',
-      eb
-        .selectFrom('chat_rules_versions as v')
-        .select('v.version')
-        .whereRef('v.vendor_id', '=', 's.vendor_id')
-        .as('rules_version'),
-    ])
-    .executeTakeFirst();
-  if (!row) {
-    const exists = await trx
-      .selectFrom('live_sessions')
-      .select('id')
-      .where('id', '=', sessionId)
-      .executeTakeFirst();
-    throw exists ? sessionEnded('Session has ended; comments are closed') : notFound('Session not found');
+): Promise<Map<string, LockedChat | DomainError>> {
+  const sizes = new Map([...batch].map(([id, items]) => [id, items.length]));
+  const ids = [...sizes.keys()];
+  const returning = [
+    's.id',
+    's.last_offset',
+    's.vendor_id',
+    's.slow_mode_seconds',
+    sql<number | null>`(select v.version from chat_rules_versions v where v.vendor_id = s.vendor_id)`.as(
+      'rules_version',
+    ),
+  ] as const;
+  const rows =
+    ids.length === 1
+      ? await trx
+          .updateTable('live_sessions as s')
+          .set({ last_offset: sql<number>`s.last_offset + ${sizes.get(ids[0]!)!}` })
+          .where('s.id', '=', ids[0]!)
+          .where('s.is_live', '=', true)
+          .returning(returning)
+          .execute()
+      : await trx
+          .with('locked', (db) =>
+            db.selectFrom('live_sessions').select('id').where('id', 'in', ids).orderBy('id').forUpdate(),
+          )
+          .updateTable('live_sessions as s')
+          .from('locked')
+          .set({ last_offset: sql<number>`s.last_offset + ${caseOfId(sizes, 's.id')}` })
+          .whereRef('s.id', '=', 'locked.id')
+          .where('s.is_live', '=', true)
+          .returning(returning)
+          .execute();
+  const chats = new Map<string, LockedChat | DomainError>();
+  for (const row of rows) {
+    const size = sizes.get(row.id)!;
+    chats.set(row.id, {
+      base: row.last_offset - size,
+      taken: size,
+      vendor_id: row.vendor_id,
+      slow_mode_seconds: row.slow_mode_seconds,
+      rules: await rules.at(trx, row.vendor_id, row.rules_version ?? 0, now.getTime()),
+    });
   }
-  return {
-    base: row.last_offset - size,
-    taken: size,
-    vendor_id: row.vendor_id,
-    slow_mode_seconds: row.slow_mode_seconds,
-    rules: await rules.at(trx, row.vendor_id, row.rules_version ?? 0, now.getTime()),
-  };
+  const missing = ids.filter((id) => !chats.has(id));
+  if (missing.length > 0) {
+    const known = await trx.selectFrom('live_sessions').select('id').where('id', 'in', missing).execute();
+    const ended = new Set(known.map((row) => row.id));
+    for (const id of missing) {
+      chats.set(
+        id,
+        ended.has(id)
+          ? sessionEnded('Session has ended; comments are closed')
+          : notFound('Session not found'),
+      );
+    }
+  }
+  return chats;
+}
+
+/** `case <column> when <id> then <value> … end`: one value per session in a statement about several. */
+function caseOfId(values: Map<string, number>, column = 'id') {
+  const whens = [...values].map(([id, value]) => sql`when ${id}::uuid then ${value}::int`);
+  return sql<number>`(case ${sql.ref(column)} ${sql.join(whens, sql` `)} end)`;
 }
 
 /**

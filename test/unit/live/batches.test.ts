@@ -1,4 +1,4 @@
-/** Batches: group commit per key, with a fake writer that the test lets finish. */
+/** Batches: group commit over every key, with a fake writer that the test lets finish. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Batches } from '../../../src/live/batches.js';
@@ -11,16 +11,17 @@ interface Item {
 
 /** A writer that records each batch and finishes it when the test says so. */
 function heldWriter() {
-  const batches: { key: string; values: number[]; finish(error?: Error): void }[] = [];
+  const batches: { keys: string[]; values: number[]; finish(error?: Error): void }[] = [];
   const arrived: (() => void)[] = [];
-  const write = (key: string, batch: Item[]) =>
+  const write = (batch: Map<string, Item[]>) =>
     new Promise<void>((resolve, reject) => {
+      const items = [...batch.values()].flat();
       batches.push({
-        key,
-        values: batch.map((i) => i.value),
+        keys: [...batch.keys()],
+        values: items.map((i) => i.value),
         finish: (error) => {
           if (error) return reject(error);
-          for (const item of batch) item.resolve();
+          for (const item of items) item.resolve();
           resolve();
         },
       });
@@ -34,6 +35,7 @@ function heldWriter() {
 }
 
 function add(batches: Batches<Item>, key: string, value: number): Promise<void> {
+  // The writer resolves items; the test only needs to know when.
   return new Promise((resolve, reject) => batches.add(key, { value, resolve, reject }));
 }
 
@@ -78,16 +80,38 @@ test('a batch holds at most maxBatch items; the rest follow in the next', async 
   await Promise.all(all);
 });
 
-test('keys are independent: one key waiting on its write never holds another', async () => {
+test('what arrives for other keys during a write shares the next batch, grouped by key in arrival order', async () => {
   const writer = heldWriter();
   const batches = new Batches(writer.write);
-  void add(batches, 'slow', 1);
-  await writer.nextBatch(1);
-  const other = add(batches, 'fast', 2);
+  const all = [add(batches, 'a', 1)];
+  const first = await writer.nextBatch(1);
+  for (const [key, value] of [
+    ['b', 2],
+    ['a', 3],
+    ['b', 4],
+    ['c', 5],
+  ] as const)
+    all.push(add(batches, key, value));
+  first.finish();
   const second = await writer.nextBatch(2);
-  assert.equal(second.key, 'fast');
+  assert.deepEqual(second.keys, ['b', 'a', 'c']);
+  assert.deepEqual(second.values, [2, 4, 3, 5]);
   second.finish();
-  await other;
+  await Promise.all(all);
+});
+
+test('a batch for a second key never starts while one is being written', async () => {
+  const writer = heldWriter();
+  const batches = new Batches(writer.write);
+  const slow = add(batches, 'slow', 1);
+  const first = await writer.nextBatch(1);
+  const other = add(batches, 'fast', 2);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writer.batches.length, 1);
+  assert.equal(batches.waiting, 1);
+  first.finish();
+  (await writer.nextBatch(2)).finish();
+  await Promise.all([slow, other]);
 });
 
 test('a write that throws rejects its batch with the error, and the next batch still runs', async () => {
