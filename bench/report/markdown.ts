@@ -454,7 +454,10 @@ function chatSection(chat: ChatResult): string[] {
   ];
   for (const r of chat.rows) {
     const floor = chat.rows.find((x) => x.case === r.case && x.target === 'node-http floor');
-    const delivery = r.deliveryP99 !== undefined ? `${f1(r.deliveryP50 ?? NaN)} / ${f1(r.deliveryP99)}` : '';
+    const delivery =
+      r.deliveryP99 !== undefined
+        ? `${f1(r.deliveryP50)} / ${f1(r.deliveryP99)} (server ${f0(r.serverCpu)}%, generators ${f0(r.generatorCpu)}%)`
+        : '';
     out.push(
       `| ${r.case} | ${r.target} | ${f0(r.perSec)} | ${f1(r.p50)} | ${f1(r.p99)} | ${delivery} | ${floor && r !== floor ? ratio(r.perSec, floor.perSec) : ''} |`,
     );

@@ -9,14 +9,19 @@
  *   p50/p99, counted from when each comment was due (a server that falls behind shows its queue);
  * - **rooms**: `rooms.sessions` sessions live at once, `rooms.viewers` viewers each, each session
  *   getting `rooms.rate` comments per second: every comment must reach every viewer of its
- *   session; the delivery p99 and the POST p99;
+ *   session; the delivery p99, the POST p99 and who was busy, beside the ws pre-framed baseline
+ *   (the node-http floor's process) and Socket.IO's rooms, through the same poster and generators;
+ *
+ * Open loop and rooms alternate between the targets `rounds` times, each keeping its best round.
  * - **held fan-out** (only with `--compare`): the fan-out ladder at its first size (1,000
  *   viewers in the full plan) for ours and the ref: the highest rate each holds.
  */
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { call } from '../../test/support/http.js';
 import type { Checkout } from '../lib/checkout.js';
 import { Fleet } from '../lib/fleet.js';
+import { startWindow } from '../lib/measure.js';
 import { quantileMs } from '../lib/histogram.js';
 import { postComments } from '../lib/poster.js';
 import { sleep } from '../lib/proc.js';
@@ -36,6 +41,9 @@ export interface ChatRow {
   /** rooms: delivery latency of the comments to their viewers. */
   deliveryP50?: number;
   deliveryP99?: number;
+  /** rooms: % of one core, the server and the generators together. */
+  serverCpu?: number;
+  generatorCpu?: number;
 }
 
 export interface HeldRate {
@@ -67,9 +75,26 @@ export async function runChat(
     result.storage = subjects[0]!.running.storage;
     await restRounds(subjects, plan, result, log);
     const ours = subjects.filter((s) => s.target.startsWith('streammeon'));
-    for (const s of ours) await openLoop(s, plan, result, log);
-    for (const s of ours) await rooms(s, plan, result, log);
+    await bestOf(
+      plan,
+      ours,
+      (s) => openLoop(s, plan, result),
+      (a, b) => a.p99 < b.p99,
+      result,
+      log,
+    );
+    subjects.push(await startSubject('socketio', plan));
+    const roomed = await Promise.all(subjects.map((s) => openRooms(s, plan)));
+    await bestOf(
+      plan,
+      roomed,
+      (r) => rooms(r, plan, result),
+      (a, b) => a.deliveryP99! < b.deliveryP99!,
+      result,
+      log,
+    );
   } finally {
+    await Promise.allSettled(subjects.flatMap((s) => (s.fleet ? [s.fleet.stop()] : [])));
     await Promise.allSettled(subjects.map((s) => s.running.stop()));
   }
   if (compare) await heldRates(plan, compare, result, log);
@@ -132,8 +157,41 @@ function restCases(s: Subject, plan: Plan) {
   ];
 }
 
+/**
+ * Runs `measure` on every target in turn, `plan.chat.rounds` times, and keeps each target's best
+ * row (`better`): drift on a shared machine then moves every target alike.
+ */
+async function bestOf<S extends { target: string }>(
+  plan: Plan,
+  targets: S[],
+  measure: (target: S) => Promise<ChatRow>,
+  better: (a: ChatRow, b: ChatRow) => boolean,
+  result: ChatResult,
+  log: (line: string) => void,
+): Promise<void> {
+  const best = new Map<string, ChatRow>();
+  for (let round = 0; round < plan.chat.rounds; round += 1) {
+    for (const target of targets) {
+      const row = await measure(target);
+      log(`  ${describeRow(row)}`);
+      const kept = best.get(target.target);
+      if (!kept || better(row, kept)) best.set(target.target, row);
+    }
+  }
+  result.rows.push(...best.values());
+}
+
+function describeRow(row: ChatRow): string {
+  const delivery =
+    row.deliveryP99 === undefined
+      ? ''
+      : `, delivery p50 ${row.deliveryP50!.toFixed(1)} p99 ${row.deliveryP99.toFixed(1)} ms, ` +
+        `server ${row.serverCpu!.toFixed(0)}% generators ${row.generatorCpu!.toFixed(0)}%`;
+  return `${row.case} ${row.perSec}/s ${row.target}: POST p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} ms${delivery}`;
+}
+
 /** Comments at a fixed rate to the session nobody watches; the POST's latency from when each was due. */
-async function openLoop(s: Subject, plan: Plan, result: ChatResult, log: (line: string) => void) {
+async function openLoop(s: Subject, plan: Plan, result: ChatResult): Promise<ChatRow> {
   const posted = await postComments({
     baseUrl: s.running.services[0]!.baseUrl,
     sessionId: s.quietSessionId,
@@ -143,24 +201,33 @@ async function openLoop(s: Subject, plan: Plan, result: ChatResult, log: (line: 
     maxInFlight: 256,
   });
   if (posted.failed) result.errors.push(`chat: open loop on ${s.target}: ${JSON.stringify(posted.statuses)}`);
-  const row: ChatRow = {
+  return {
     case: 'open loop',
     target: s.target,
     perSec: plan.chat.openLoop.rate,
     p50: quantileMs(posted.latency, 0.5),
     p99: quantileMs(posted.latency, 0.99),
   };
-  result.rows.push(row);
-  log(`  open loop ${row.perSec}/s ${s.target}: POST p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} ms`);
 }
 
-/** Many sessions at once, each with its own viewers and comments. */
-async function rooms(s: Subject, plan: Plan, result: ChatResult, log: (line: string) => void) {
-  const { sessions, viewers, rate, stepMs, drainMs } = plan.chat.rooms;
-  const base = s.running.services[0]!.baseUrl;
+/** A target with `rooms.sessions` sessions live and `rooms.viewers` viewers in each. */
+interface Rooms {
+  target: string;
+  subject: Subject;
+  ids: string[];
+  fleet: Fleet;
+}
+
+/** Opens the sessions (baselines take any id) and joins their viewers, in a fleet of their own. */
+async function openRooms(s: Subject, plan: Plan): Promise<Rooms> {
+  const { sessions, viewers } = plan.chat.rooms;
   const ids = [s.running.sessionId];
   while (ids.length < sessions) {
-    const opened = await call(base, 'POST', '/live/sessions', {
+    if (!s.running.vendorToken) {
+      ids.push(randomUUID());
+      continue;
+    }
+    const opened = await call(s.running.services[0]!.baseUrl, 'POST', '/live/sessions', {
       token: s.running.vendorToken,
       body: { title: `room ${ids.length}` },
     });
@@ -172,52 +239,58 @@ async function rooms(s: Subject, plan: Plan, result: ChatResult, log: (line: str
   const model = s.running.viewerUrls[0]![0]!;
   const urls = ids.map((id) => model.replace(s.running.sessionId, id));
   const fleet = Fleet.start(plan.generators, plan.lifetimeMs);
-  try {
-    const joined = await fleet.connect(urls, s.running.protocol, sessions * viewers, 50);
-    if (joined.failed)
-      throw new Error(`${s.target}: ${joined.failed} viewers failed to join: ${joined.errors.join('; ')}`);
-    await fleet.reset();
-    const posted = await postComments({
-      baseUrl: base,
-      sessionId: ids[0]!,
-      sessionIds: ids,
-      tokens: s.running.postTokens,
-      rate: rate * sessions,
-      durationMs: stepMs,
-      maxInFlight: 256,
-    });
-    const expected = posted.ok * viewers;
-    const deadline = performance.now() + drainMs;
-    while ((await fleet.progress()).comments < expected && performance.now() < deadline) await sleep(50);
-    const report = await fleet.report();
-    const problem = stepProblem({
-      posted: posted.ok,
-      postFailures: Object.fromEntries(Object.entries(posted.statuses).filter(([k]) => k !== '200')),
-      minPerViewer: report.minPerViewer,
-      closed: report.closed,
-      closeCodes: report.closeCodes,
-    });
-    if (problem) result.errors.push(`chat: rooms on ${s.target}: ${problem}`);
-    if (report.comments < expected) {
-      result.errors.push(`chat: rooms on ${s.target}: ${report.comments} of ${expected} deliveries in time`);
-    }
-    const row: ChatRow = {
-      case: 'rooms',
-      target: s.target,
-      perSec: rate * sessions,
-      p50: quantileMs(posted.latency, 0.5),
-      p99: quantileMs(posted.latency, 0.99),
-      deliveryP50: quantileMs(report.latency, 0.5),
-      deliveryP99: quantileMs(report.latency, 0.99),
-    };
-    result.rows.push(row);
-    log(
-      `  rooms ${sessions}×${rate}/s×${viewers} ${s.target}: ${report.comments} of ${expected} delivered, ` +
-        `p50 ${row.deliveryP50!.toFixed(1)} p99 ${row.deliveryP99!.toFixed(1)} ms; POST p99 ${row.p99.toFixed(1)} ms`,
-    );
-  } finally {
-    await fleet.stop();
+  s.fleet = fleet; // stopped with the subject
+  const joined = await fleet.connect(urls, s.running.protocol, sessions * viewers, 50);
+  if (joined.failed)
+    throw new Error(`${s.target}: ${joined.failed} viewers failed to join: ${joined.errors.join('; ')}`);
+  return { target: s.target, subject: s, ids, fleet };
+}
+
+/** One step of the rooms workload: every session gets its comments, every viewer must get its session's. */
+async function rooms(r: Rooms, plan: Plan, result: ChatResult): Promise<ChatRow> {
+  const { sessions, viewers, rate, stepMs, drainMs } = plan.chat.rooms;
+  const running = r.subject.running;
+  await r.fleet.reset();
+  const finish = startWindow(
+    running.services.map((service) => service.pid),
+    [r.fleet],
+  );
+  const posted = await postComments({
+    baseUrl: running.services[0]!.baseUrl,
+    sessionId: r.ids[0]!,
+    sessionIds: r.ids,
+    tokens: running.postTokens,
+    rate: rate * sessions,
+    durationMs: stepMs,
+    maxInFlight: 256,
+  });
+  const expected = posted.ok * viewers;
+  const deadline = performance.now() + drainMs;
+  while ((await r.fleet.progress()).comments < expected && performance.now() < deadline) await sleep(50);
+  const usage = finish();
+  const report = await r.fleet.report();
+  const problem = stepProblem({
+    posted: posted.ok,
+    postFailures: Object.fromEntries(Object.entries(posted.statuses).filter(([k]) => k !== '200')),
+    minPerViewer: report.minPerViewer,
+    closed: report.closed,
+    closeCodes: report.closeCodes,
+  });
+  if (problem) result.errors.push(`chat: rooms on ${r.target}: ${problem}`);
+  if (report.comments < expected) {
+    result.errors.push(`chat: rooms on ${r.target}: ${report.comments} of ${expected} deliveries in time`);
   }
+  return {
+    case: 'rooms',
+    target: r.target,
+    perSec: rate * sessions,
+    p50: quantileMs(posted.latency, 0.5),
+    p99: quantileMs(posted.latency, 0.99),
+    deliveryP50: quantileMs(report.latency, 0.5),
+    deliveryP99: quantileMs(report.latency, 0.99),
+    serverCpu: usage.serverCpu.reduce((a, b) => a + b, 0),
+    generatorCpu: usage.generatorCpu,
+  };
 }
 
 /** The fan-out ladder's first size, ref then ours: the highest rate each holds. */
