@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Static } from 'typebox';
 import type { CommentMessage, SessionInfoMessage } from '../src/contract/live-protocol.js';
+import type { ReactionTotals } from '../src/contract/reactions.js';
 import type { ChatStateSchema, CommentSchema, SessionSchema } from '../src/contract/rest.js';
 import type { Comment as WebComment, LiveSession as WebSession } from '../web/src/client/types.js';
 import { startApp, type RunningApp } from './support/app.js';
@@ -33,7 +34,7 @@ const webSession: Equal<WebSession, Static<typeof SessionSchema>> = true;
 const wsComment: Equal<Omit<CommentMessage, 'type'>, Static<typeof CommentSchema>> = true;
 const wsSessionInfo: Equal<
   Flat<Omit<SessionInfoMessage, 'type'>>,
-  Flat<Static<typeof SessionSchema> & Static<typeof ChatStateSchema>>
+  Flat<Static<typeof SessionSchema> & Static<typeof ChatStateSchema> & { reactions_total: ReactionTotals }>
 > = true;
 
 describe('the contract reaches every surface', () => {
@@ -86,7 +87,7 @@ describe('the contract reaches every surface', () => {
     );
   });
 
-  test("a session has exactly the contract's fields over REST and in OpenAPI, and session_info adds the chat's", async () => {
+  test("a session has exactly the contract's fields over REST and in OpenAPI, and session_info adds the chat's and the reactions so far", async () => {
     const { session } = await goLive(server.baseUrl);
     const viewer = await register(server.baseUrl);
     const socket = await TestSocket.open(
@@ -98,7 +99,10 @@ describe('the contract reaches every surface', () => {
     assert.equal(type, 'session_info');
     assert.deepEqual(Object.keys(session).sort(), SESSION_FIELDS);
     assert.deepEqual(Object.keys(fetched.body).sort(), SESSION_FIELDS);
-    assert.deepEqual(Object.keys(info).sort(), [...SESSION_FIELDS, ...CHAT_STATE_FIELDS].sort());
+    assert.deepEqual(
+      Object.keys(info).sort(),
+      [...SESSION_FIELDS, ...CHAT_STATE_FIELDS, 'reactions_total'].sort(),
+    );
     assert.deepEqual(
       Object.keys(jsonSchema('/live/sessions/{session_id}', 'get').properties).sort(),
       SESSION_FIELDS,

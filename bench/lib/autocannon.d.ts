@@ -9,6 +9,18 @@ declare module 'autocannon' {
     duration?: number;
     pipelining?: number;
     timeout?: number;
+    /** Requests per second over all connections (open loop; latencies corrected for coordinated omission). */
+    overallRate?: number;
+    /** Stop after this many requests (instead of `duration`). */
+    amount?: number;
+    /** Each request, built as it is sent. */
+    requests?: { setupRequest?: (request: RawRequest) => RawRequest }[];
+  }
+  interface RawRequest {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
   }
   interface Histogram {
     average: number;

@@ -38,6 +38,11 @@ export interface PostResult {
 /** Padding that makes a comment a realistic ~120 bytes of text. */
 const PADDING = ' great stream, where did you get that jacket? greetings from Lisbon!';
 
+/** A comment's body: its number, its send time (read back by the generators) and padding. */
+export function commentBody(seq: number): string {
+  return JSON.stringify({ message: `#${seq} ${TIME_MARKER}${epochMs().toFixed(3)}~${PADDING}` });
+}
+
 export async function postComments(plan: PostPlan): Promise<PostResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: plan.maxInFlight ?? 64 });
   const urls = (plan.sessionIds ?? [plan.sessionId]).map(
@@ -63,7 +68,7 @@ export async function postComments(plan: PostPlan): Promise<PostResult> {
       const seq = result.sent;
       result.sent += 1;
       inFlight += 1;
-      const body = JSON.stringify({ message: `#${seq} ${TIME_MARKER}${epochMs().toFixed(3)}~${PADDING}` });
+      const body = commentBody(seq);
       // Open loop: latency counts from when the comment was due, so a server that falls behind
       // (and holds the schedule back at maxInFlight) shows its queue, not only its service time.
       const sentAt = plan.count ? performance.now() : start + (seq * 1000) / plan.rate;

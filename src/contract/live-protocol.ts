@@ -6,11 +6,14 @@
  * (`comment_deleted`, `comment_pinned`, `comment_unpinned`, `chat_settings`), each with its
  * `offset`, and `viewer_count` and `views_total` as they change (counts coalesced per interval),
  * `media` (SFU mode: the vendor's video is live, reconnecting or stopped) on connect and as it
- * changes, and `session_ended` just before the server closes the socket with 1000. Client → server:
- * `ping` (answered `pong`) and `comment` (posted exactly as over REST). Anything else gets `error`.
+ * changes, `reactions` (counts of the last window, at most one per second) while viewers react,
+ * and `session_ended` just before the server closes the socket with 1000. Client → server:
+ * `ping` (answered `pong`), `comment` (posted exactly as over REST) and `reaction` (a tap: never
+ * answered; over the user's budget it is dropped). Anything else gets `error`.
  */
 import type { ErrorEventCode } from './errors.js';
 import type { MediaState } from './media.js';
+import type { ReactionCounts, ReactionKind, ReactionTotals } from './reactions.js';
 import type { ChatState, Comment, LiveSession } from './rest.js';
 
 export interface ViewerCountMessage {
@@ -25,8 +28,12 @@ export interface ViewsTotalMessage {
   total: number;
 }
 
-/** The session as the socket opens: the REST session object and the chat's state. */
-export type SessionInfoMessage = { type: 'session_info' } & LiveSession & ChatState;
+/**
+ * The session as the socket opens: the REST session object, the chat's state and the session's
+ * reactions so far (`reactions_total`, additive; at most a second behind the taps).
+ */
+export type SessionInfoMessage = { type: 'session_info' } & LiveSession &
+  ChatState & { reactions_total: ReactionTotals };
 
 export type CommentMessage = { type: 'comment' } & Comment;
 
@@ -91,6 +98,17 @@ export interface MediaMessage {
   state: MediaState;
 }
 
+/**
+ * Viewers' reactions of the last window, summed over every instance: at most one per
+ * REACTIONS_WINDOW_MS on a connection, only while viewers react. `counts` leaves out kinds nobody
+ * sent; `window_ms` is the time they were gathered over (clients spread their animation over it).
+ */
+export interface ReactionsMessage {
+  type: 'reactions';
+  counts: ReactionCounts;
+  window_ms: number;
+}
+
 export interface PongMessage {
   type: 'pong';
 }
@@ -119,15 +137,21 @@ export type LiveServerMessage =
   | ChatSettingsMessage
   | RecoveredMessage
   | MediaMessage
+  | ReactionsMessage
   | PongMessage
   | ErrorMessage;
 
 /** Client → server on `/ws/live`. */
-export type LiveClientMessage = { type: 'ping' } | { type: 'comment'; message: string };
+export type LiveClientMessage =
+  { type: 'ping' } | { type: 'comment'; message: string } | { type: 'reaction'; kind: ReactionKind };
 
 /** The `session_info` a socket opens with. */
-export function sessionInfoMessage(session: LiveSession, chat: ChatState): SessionInfoMessage {
-  return { type: 'session_info', ...session, ...chat };
+export function sessionInfoMessage(
+  session: LiveSession,
+  chat: ChatState,
+  reactionsTotal: ReactionTotals,
+): SessionInfoMessage {
+  return { type: 'session_info', ...session, ...chat, reactions_total: reactionsTotal };
 }
 
 /** The `session_ended` both endpoints send before closing with 1000. */

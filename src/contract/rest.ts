@@ -7,6 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { MAX_COMMENT_LENGTH } from './limits.js';
 import { MediaHealthSchema, MediaModeSchema } from './media.js';
+import { ReactionTotalsSchema } from './reactions.js';
 
 /** A user id: a UUID string, or an integer on a database adopted from the original. */
 export const UserIdSchema = Type.Union([Type.String(), Type.Integer()]);
@@ -53,6 +54,7 @@ export const SessionStatsSchema = Type.Object(
     unique_views: Type.Integer({ description: 'unique non-vendor users who joined (views_total)' }),
     comments: Type.Integer({ description: 'comments stored during the session' }),
     duration_seconds: Type.Integer({ description: 'whole seconds from start to end' }),
+    reactions: ReactionTotalsSchema,
   },
   { description: "an ended session's stats" },
 );

@@ -8,6 +8,7 @@
  * receiver answers 2xx: receivers de-duplicate by `id`.
  */
 import type { UserId } from './ids.js';
+import type { ReactionTotals } from './reactions.js';
 
 export const SIGNATURE_HEADER = 'Streammeon-Signature';
 
@@ -32,6 +33,8 @@ export interface SessionEndedData {
   unique_views: number;
   /** Comments stored during the session (including any deleted later by moderation). */
   comments: number;
+  /** Reactions per kind (additive). */
+  reactions: ReactionTotals;
 }
 
 /** A user was banned or timed out from every session of a vendor (chat moderation). */

@@ -125,7 +125,17 @@ export interface SessionStatsTable {
   unique_views: number;
   comments: number;
   duration_seconds: number;
+  /** Reactions per kind as the session ended; null for sessions that ended before migration 008. */
+  reactions: Record<string, number> | null;
   recorded_at: Generated<Date>;
+}
+
+/** A session's reactions of one kind, added to by every instance's window of taps (migration 008). */
+export interface SessionReactionsTable {
+  session_id: string;
+  kind: string;
+  /** bigint: node-pg hands it over as a string. */
+  total: string | number;
 }
 
 /** A WHIP client's long-lived bearer token; only its hash is kept (migration 005). */
@@ -187,6 +197,7 @@ export interface Database {
   session_views: SessionViewsTable;
   webhook_outbox: WebhookOutboxTable;
   session_stats: SessionStatsTable;
+  session_reactions: SessionReactionsTable;
   chat_events: ChatEventsTable;
   chat_rules_versions: ChatRulesVersionsTable;
   moderators: ModeratorsTable;

@@ -31,7 +31,7 @@ export const live = fp<Services>(async (app, services) => {
     },
   });
   app.websocketServer.on('wsClientError', websocketHandshakeError);
-  await app.register(liveRoutes, { sessions, comments, auth: routeAuth });
+  await app.register(liveRoutes, { sessions, comments, reactions: services.reactions, auth: routeAuth });
   await app.register(mySessionsRoutes, { sessions, auth: routeAuth });
   // Every instance drops its lobby snapshot when any instance starts or ends a session.
   const snapshot =
@@ -55,6 +55,7 @@ export const live = fp<Services>(async (app, services) => {
     auth: services.auth,
     sessions,
     comments,
+    reactions: services.reactions,
     chatLog: services.chatLog,
     views: services.views,
     liveHub,

@@ -19,6 +19,7 @@ import { Comments } from '../live/comments.js';
 import { Moderation } from '../live/moderation.js';
 import { Sessions } from '../live/sessions.js';
 import { Views } from '../live/views.js';
+import { Reactions, REACTIONS_FLUSH_MS } from '../live/reactions.js';
 import type { MediaState } from '../contract/media.js';
 import { Media } from '../media/media.js';
 import { StreamKeys } from '../media/stream-keys.js';
@@ -64,6 +65,7 @@ export interface Services {
   sessions: Sessions;
   chatLog: ChatLog;
   comments: Comments;
+  reactions: Reactions;
   moderation: Moderation;
   media: Media;
   streamKeys: StreamKeys;
@@ -115,6 +117,11 @@ export async function buildServices(
     metrics,
     outbox,
   });
+  const reactions = new Reactions(store.db, liveHub, clock, {
+    flushMs: REACTIONS_FLUSH_MS,
+    isLive: async (id) => (await sessions.get(id)).is_live,
+    onWriteFailed: (error) => log.warn({ err: error }, 'could not add reactions to their totals'),
+  });
   return {
     config,
     clock,
@@ -138,12 +145,14 @@ export async function buildServices(
     sessions,
     chatLog,
     comments,
+    reactions,
     moderation,
     media,
     streamKeys: new StreamKeys(store.db, clock),
     replays,
     close: async () => {
       lifecycle.close();
+      await reactions.close();
       await limiter.close();
       if (!deps.backends) await backends.close();
       if (!deps.store) await store.close();

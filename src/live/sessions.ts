@@ -269,6 +269,7 @@ export class Sessions {
         peak_viewers: stats.peak_viewers ?? 0,
         unique_views: stats.unique_views,
         comments: stats.comments,
+        reactions: stats.reactions,
       });
       return true;
     });
@@ -351,6 +352,7 @@ export class Sessions {
         'st.unique_views as st_unique_views',
         'st.comments as st_comments',
         'st.duration_seconds as st_duration_seconds',
+        'st.reactions as st_reactions',
       ])
       .leftJoin('replays as rp', 'rp.session_id', 's.id')
       .select('rp.status as replay_status');

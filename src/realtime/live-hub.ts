@@ -6,10 +6,12 @@ import {
   type ChatEventMessage,
   type CommentMessage,
   type MediaMessage,
+  type ReactionsMessage,
   type ViewerCountMessage,
   type ViewsTotalMessage,
 } from '../contract/live-protocol.js';
 import type { MediaState } from '../contract/media.js';
+import { REACTION_KINDS, REACTIONS_WINDOW_MS, type ReactionCounts } from '../contract/reactions.js';
 import type { Comment, LiveSession } from '../contract/rest.js';
 import type { LiveEvents } from '../live/events.js';
 import type { SocketTally } from '../metrics/metrics.js';
@@ -26,7 +28,9 @@ import type { Presence } from './presence.js';
  * - `S<offset> <json>`: the same for a chat event that changes what a joining peer opens with (a
  *   pin, the slow mode); also tells the onChatStateChanged listeners (cached facts are stale);
  * - `E<json>`: the `session_ended` frame: forward it, then close every peer with 1000;
- * - `P<hub id>`: presence or unique views changed on another instance: recount.
+ * - `P<hub id>`: presence or unique views changed on another instance: recount;
+ * - `R<json counts>`: one instance's window of reactions: added to the room's, which its peers
+ *   hear at most once per REACTIONS_WINDOW_MS (summed over every instance that sent one).
  */
 const FRAME = 'F';
 const ENDED = 'E';
@@ -34,6 +38,7 @@ const PRESENCE = 'P';
 const STATE = 'S';
 /** The session's video changed state (SFU mode): `{type:"media", state}` for every peer. */
 const MEDIA = 'M';
+const REACTIONS = 'R';
 
 /** How long a chat event that arrived ahead of an earlier one waits for it. */
 const HOLD_MS = 200;
@@ -76,6 +81,12 @@ class Room {
   again = false;
   /** This instance's presence changed since the last tick: tell the other instances. */
   announce = false;
+  /** Reactions heard since the last `reactions` event, per kind; undefined when none. */
+  reactions: Record<string, number> | undefined;
+  reactionsTimer: NodeJS.Timeout | undefined;
+  /** When the last `reactions` event went out, and when the first counts of the next arrived (performance.now()). */
+  reactionsSentAt = 0;
+  reactionsSince = 0;
 
   constructor(readonly sessionId: string) {}
 }
@@ -146,6 +157,11 @@ export class LiveHub implements LiveEvents {
   /** Calls `listener` with the id of every session whose pin or chat settings change. */
   onChatStateChanged(listener: (sessionId: string) => void): void {
     this.#stateListeners.push(listener);
+  }
+
+  /** Hands one window of this instance's reactions to the session's rooms on every instance. */
+  reactionsCounted(sessionId: string, counts: ReactionCounts): void {
+    this.bus.publish(channelOf(sessionId), REACTIONS + JSON.stringify(counts));
   }
 
   /** Tells every peer of the session, on every instance, that its video is live, reconnecting or stopped. */
@@ -290,6 +306,9 @@ export class LiveHub implements LiveEvents {
       case MEDIA:
         this.#broadcast(room, Buffer.from(message.slice(1)));
         return;
+      case REACTIONS:
+        this.#gatherReactions(room, JSON.parse(message.slice(1)) as Record<string, number>);
+        return;
       default:
         this.log.warn({ message: message.slice(0, 40) }, 'unknown live bus message');
     }
@@ -419,7 +438,41 @@ export class LiveHub implements LiveEvents {
     if (changesState) for (const listener of this.#stateListeners) listener(room.sessionId);
   }
 
+  /**
+   * Adds a window of reactions to the room's and schedules its event: at once when the last one
+   * went out at least REACTIONS_WINDOW_MS ago, otherwise when that much time has passed, so a
+   * peer hears at most one `reactions` event per window however many instances and taps feed it.
+   */
+  #gatherReactions(room: Room, counts: Record<string, number>): void {
+    if (!room.reactions) {
+      room.reactions = {};
+      room.reactionsSince = performance.now();
+    }
+    for (const kind of REACTION_KINDS) {
+      const n = counts[kind];
+      if (typeof n === 'number' && n > 0) room.reactions[kind] = (room.reactions[kind] ?? 0) + n;
+    }
+    if (room.reactionsTimer) return;
+    const wait = Math.max(0, room.reactionsSentAt + REACTIONS_WINDOW_MS - performance.now());
+    room.reactionsTimer = setTimeout(this.#sendReactions, wait, room);
+  }
+
+  readonly #sendReactions = (room: Room): void => {
+    room.reactionsTimer = undefined;
+    const counts = room.reactions;
+    if (!counts) return;
+    room.reactions = undefined;
+    const now = performance.now();
+    // The window these counts cover: since the last event when taps kept coming, else since they began.
+    const since =
+      now - room.reactionsSentAt <= 2 * REACTIONS_WINDOW_MS ? room.reactionsSentAt : room.reactionsSince;
+    room.reactionsSentAt = now;
+    const message: ReactionsMessage = { type: 'reactions', counts, window_ms: Math.round(now - since) };
+    this.#broadcast(room, Buffer.from(JSON.stringify(message)));
+  };
+
   #drop(room: Room): void {
+    if (room.reactionsTimer) clearTimeout(room.reactionsTimer);
     if (room.earlyTimer) clearTimeout(room.earlyTimer);
     if (room.timer) clearTimeout(room.timer);
     room.timer = undefined;

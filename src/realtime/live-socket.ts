@@ -4,9 +4,11 @@ import type { RawData, WebSocket } from 'ws';
 import type { Authenticator, Caller } from '../auth/authenticator.js';
 import { CloseCode } from '../contract/close-codes.js';
 import { sessionInfoMessage } from '../contract/live-protocol.js';
+import { isReactionKind, REACTION_KINDS } from '../contract/reactions.js';
 import type { MediaState } from '../contract/media.js';
 import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
+import type { Reactions } from '../live/reactions.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import { isViewsTotalFrame, offsetOfFrame, type LiveHub } from './live-hub.js';
@@ -23,6 +25,7 @@ export interface LiveSocketDeps {
   auth: Authenticator;
   sessions: Sessions;
   comments: Comments;
+  reactions: Reactions;
   chatLog: ChatLog;
   views: Views;
   directory: SessionDirectory;
@@ -44,7 +47,8 @@ export interface LiveSocketDeps {
  * and `recovered`), and in SFU mode `media`; afterwards `comment`, the chat events, `media`,
  * `viewer_count` and `views_total` as they change, and `session_ended` before a 1000 close.
  * Client → server: `{type:"ping"}` → `{type:"pong"}`; `{type:"comment", message}` posts a comment
- * exactly as the REST route does. Anything else gets `{type:"error", code, detail}`.
+ * exactly as the REST route does; `{type:"reaction", kind}` is a tap, counted (within the user's
+ * budget) and never answered. Anything else gets `{type:"error", code, detail}`.
  */
 export function liveSocketHandler(deps: LiveSocketDeps) {
   return async (socket: WebSocket, request: FastifyRequest<{ Params: { session_id: string } }>) => {
@@ -78,12 +82,13 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
     try {
       // The room now hears the session's end; facts read after it subscribed cannot have missed
       // it. In a join storm, all of this is a handful of statements shared by every joiner.
-      const [facts, viewsTotal, viewerCount, replay, media] = await Promise.all([
+      const [facts, viewsTotal, viewerCount, replay, media, reactionsTotal] = await Promise.all([
         deps.directory.lookup(session.id, subscribedAt),
         counted ? deps.views.recordAndTotal(session.id, caller.userId) : deps.views.total(session.id),
         deps.hub.count(session.id),
         since === undefined ? undefined : deps.chatLog.replay(session.id, since, joined),
         deps.mediaState(session.id),
+        deps.reactions.totals(session.id),
       ]);
       if (counted) deps.hub.viewsChanged(session.id);
       if (!facts?.is_live) {
@@ -94,7 +99,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
       const info = deps.sessions.present(facts, viewerCount, deps.hub.openingViews(session.id, viewsTotal));
       peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
       peer.sendFirst({ type: 'views_total', total: info.views_total });
-      peer.sendFirst(sessionInfoMessage(info, facts.chat));
+      peer.sendFirst(sessionInfoMessage(info, facts.chat, reactionsTotal));
       if (replay) {
         if (replay.complete) for (const frame of replay.frames) peer.sendFirst(frame);
         peer.sendFirst({ type: 'recovered', offset: replay.offset, complete: replay.complete });
@@ -147,11 +152,21 @@ async function handleMessage(
       }
       return;
     }
+    case 'reaction':
+      // Never answered: a tap over the user's budget is dropped, as reactions are lossy.
+      if (isReactionKind(message.kind)) deps.reactions.tap(sessionId, caller.userId, message.kind);
+      else
+        peer.sendJson({
+          type: 'error',
+          code: 'invalid_message',
+          detail: `reaction needs a "kind": one of ${REACTION_KINDS.join(', ')}`,
+        });
+      return;
     default:
       return peer.sendJson({
         type: 'error',
         code: 'unknown_type',
-        detail: `unknown message type "${String(message.type).slice(0, 40)}"; send "ping" or "comment"`,
+        detail: `unknown message type "${String(message.type).slice(0, 40)}"; send "ping", "comment" or "reaction"`,
       });
   }
 }

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
+import type { Reactions } from '../live/reactions.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
 import { SocketTally, type Endpoint } from '../metrics/metrics.js';
@@ -21,6 +22,7 @@ export interface RealtimeRoutesOptions {
   auth: Authenticator;
   sessions: Sessions;
   comments: Comments;
+  reactions: Reactions;
   chatLog: ChatLog;
   views: Views;
   liveHub: LiveHub;
@@ -44,10 +46,11 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   const tallies = options.tallies ?? { live: new SocketTally(), signal: new SocketTally() };
   const liveLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.live };
   const signalLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.signal };
-  // Comments are rare per person and at most 4 KB (1000 characters of up to 4 bytes).
+  // Comments are rare per person and at most 4 KB (1000 characters of up to 4 bytes); reactions
+  // count up to 10 a second per user, so a steady tapper still has room for comments and pings.
   const liveReceive: ReceiveLimits = {
     maxFrameBytes: LIVE_MAX_FRAME,
-    messagesPerSecond: 10,
+    messagesPerSecond: 20,
     burst: 30,
     bytesPerSecond: 16 * 1024,
     burstBytes: 128 * 1024,
@@ -76,6 +79,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
         auth: options.auth,
         sessions: options.sessions,
         comments: options.comments,
+        reactions: options.reactions,
         chatLog: options.chatLog,
         views: options.views,
         directory,

@@ -6,6 +6,7 @@ import * as ops from './004-ops.js';
 import * as media from './005-media.js';
 import * as replays from './006-replays.js';
 import * as chatRulesVersion from './007-chat-rules-version.js';
+import * as reactions from './008-reactions.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -21,6 +22,7 @@ export const migrations: MigrationProvider = {
       '005-media': media,
       '006-replays': replays,
       '007-chat-rules-version': chatRulesVersion,
+      '008-reactions': reactions,
     };
   },
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import {
   AuthQuery,
   BannedErrorBody,
@@ -11,7 +12,9 @@ import {
   SessionParams,
   SessionSchema,
 } from '../../contract/rest.js';
+import { ReactionBody } from '../../contract/reactions.js';
 import type { Comments } from '../../live/comments.js';
+import type { Reactions } from '../../live/reactions.js';
 import type { Sessions } from '../../live/sessions.js';
 import { callerOf, type RouteAuth } from '../authenticate.js';
 import { bearerSecurity, errorResponses } from '../schemas.js';
@@ -19,13 +22,14 @@ import { bearerSecurity, errorResponses } from '../schemas.js';
 export interface LiveRoutesOptions {
   sessions: Sessions;
   comments: Comments;
+  reactions: Reactions;
   auth: RouteAuth;
 }
 
 /** Live sessions and their comments. */
 export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
   fastify,
-  { sessions, comments, auth },
+  { sessions, comments, reactions, auth },
 ) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -129,6 +133,28 @@ export const liveRoutes: FastifyPluginAsync<LiveRoutesOptions> = async (
     async (request) => {
       const { userId, name } = callerOf(request);
       return comments.post(request.params.session_id, { id: userId, name }, request.body.message);
+    },
+  );
+
+  app.post(
+    '/live/sessions/:session_id/reactions',
+    {
+      preHandler: auth.requireUser,
+      schema: {
+        tags: ['reactions'],
+        summary: 'React (a heart, a laugh, …) while the session is live',
+        security: bearerSecurity,
+        params: SessionParams,
+        querystring: AuthQuery,
+        body: ReactionBody,
+        description:
+          'Counted, then shown to every viewer in the next `reactions` event on /ws/live (at most one a second, counts summed over all viewers). Each user counts at most 10 a second; the excess is dropped without an error (reactions are lossy), so the answer is 204 either way.',
+        response: { 204: Type.Null({ description: 'taken' }), ...errorResponses(401, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      await reactions.post(request.params.session_id, callerOf(request).userId, request.body.kind);
+      return reply.code(204).send(null);
     },
   );
 };
