@@ -57,6 +57,7 @@ describe('session stats on one instance', () => {
       unique_views: 2,
       comments: 3,
       duration_seconds: ended.body.live_duration_seconds,
+      reactions: { heart: 0, laugh: 0, wow: 0, clap: 0, fire: 0 },
     };
     assert.deepEqual(ended.body.stats, expected);
     const fetched = await call(server.baseUrl, 'GET', `/live/sessions/${session.session_id}`);

@@ -131,6 +131,7 @@ for (const store of ['pglite', 'postgres'] as StoreKind[]) {
         peak_viewers: 0,
         unique_views: 0,
         comments: 2,
+        reactions: { heart: 0, laugh: 0, wow: 0, clap: 0, fire: 0 },
       });
     });
 
