@@ -223,6 +223,31 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     }
   });
 
+  test("a viewer's taps float up on every viewer's video and add up in the vendor's studio", async () => {
+    const vendor = await openBrowser();
+    await register(vendor, 'vendor', 'Rae Vendor');
+    const sessionId = await goLiveInStudio(vendor, 'Reactions, live', WAIT);
+    const viewers: Page[] = [];
+    for (const name of ['Tia Tapper', 'Uma Watcher']) {
+      const viewer = await openBrowser();
+      await register(viewer, 'user', name);
+      await viewer.waitForURL(/#\/lobby$/, WAIT);
+      await viewer.goto(`${server.baseUrl}/#/watch/${sessionId}`);
+      await viewer.getByTestId('react-heart').waitFor({ state: 'visible', ...WAIT });
+      viewers.push(viewer);
+    }
+    const [tapper, watcher] = viewers as [Page, Page];
+    for (let i = 0; i < 3; i++) await tapper.getByTestId('react-heart').click();
+    await tapper.getByTestId('react-fire').click();
+    // The other viewer sees them float, from the server's aggregated event.
+    await watcher
+      .locator('.reaction-floater[data-kind=heart]')
+      .first()
+      .waitFor({ state: 'attached', ...WAIT });
+    await vendor.getByTestId('reaction-total-heart').filter({ hasText: /^3$/ }).waitFor(WAIT);
+    await vendor.getByTestId('reaction-total-fire').filter({ hasText: /^1$/ }).waitFor(WAIT);
+  });
+
   test('an ended session opens in its ended state, with no "watching" count', async () => {
     const { vendor, session } = await goLive(server.baseUrl, 'Already over');
     const ended = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/end`, {

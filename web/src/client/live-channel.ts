@@ -1,5 +1,6 @@
 import type { ApiClient } from './api.js';
 import { ReconnectingSocket, type SocketStatus } from './reconnecting-socket.js';
+import type { ReactionCounts, ReactionKind, ReactionTotals } from '../../../src/contract/reactions.js';
 import type { Comment, LiveEvent, MediaState } from './types.js';
 
 type SessionInfo = Extract<LiveEvent, { type: 'session_info' }>;
@@ -31,6 +32,10 @@ export interface LiveChannelHandlers {
    * then each change. Not replayed by offset: the latest state is all a page needs.
    */
   onMedia?(state: MediaState): void;
+  /** Everyone's reactions of the last window (at most one event a second). */
+  onReactions?(counts: ReactionCounts, windowMs: number): void;
+  /** The session's reactions so far, on every connect (then add up onReactions' counts). */
+  onReactionsTotal?(totals: ReactionTotals): void;
   onStatus?(status: SocketStatus): void;
   /** A comment load over REST failed; the socket itself keeps going. */
   onError?(error: unknown): void;
@@ -93,6 +98,11 @@ export class LiveChannel {
   /** Where a reconnect would resume (`?since=`); null before the socket first said. */
   get offset(): number | null {
     return this.lastOffset;
+  }
+
+  /** A tap: sent on the socket, never answered (dropped while disconnected: reactions are lossy). */
+  react(kind: ReactionKind): void {
+    this.socket.send({ type: 'reaction', kind });
   }
 
   /** Posts over REST (acknowledged once stored) and shows it at once; the echo is deduplicated. */
@@ -165,6 +175,9 @@ export class LiveChannel {
       case 'media':
         this.handlers.onMedia?.(event.state);
         break;
+      case 'reactions':
+        this.handlers.onReactions?.(event.counts, event.window_ms);
+        break;
       default:
         break; // pong, error and future events need nothing here
     }
@@ -173,6 +186,7 @@ export class LiveChannel {
   private openSession(info: SessionInfo): void {
     this.connection.openedAt = info.offset;
     this.handlers.onSessionInfo?.(info);
+    this.handlers.onReactionsTotal?.(info.reactions_total);
     this.handlers.onViewerCount(info.viewer_count);
     this.handlers.onViewsTotal(info.views_total);
     // The pin and slow mode as they are now; a replay that follows re-applies what changed in order.

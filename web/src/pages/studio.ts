@@ -19,6 +19,7 @@ import { icons } from '../ui/icons.js';
 import { runningSessionsCard } from '../ui/running-sessions.js';
 import { followReplay, showSessionSummary } from '../ui/session-summary.js';
 import { stat } from '../ui/stat.js';
+import { ReactionTotalsView } from '../ui/reaction-totals.js';
 
 const SESSION_REFRESH_MS = 5000;
 
@@ -137,6 +138,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   const duration = stat(icons.clock, 'live for', 'live-duration');
   duration.value.textContent = '0:00';
   const peers = stat(icons.radio, 'receiving video', 'connected-peers');
+  const reactionTotals = new ReactionTotalsView();
   const stats = h(
     'div',
     { class: 'stats stats-4', hidden: true },
@@ -144,6 +146,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     views.element,
     duration.element,
     peers.element,
+    reactionTotals.element,
   );
   const connection = h('p', {
     class: 'connection-note',
@@ -296,6 +299,8 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
         countRefresh = setTimeout(() => void refreshSession(), 300);
       },
       onViewsTotal: (total) => setViewsTotal(total),
+      onReactionsTotal: (totals) => reactionTotals.set(totals),
+      onReactions: (counts) => reactionTotals.add(counts),
       onSessionEnded: (event) => showEnded(event.live_duration_seconds),
       onStatus: (status) => showConnection(status),
       // `reconnecting` while we publish: the server lost our stream (its media server died, say).

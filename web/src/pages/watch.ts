@@ -13,6 +13,7 @@ import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, formatTime, hueOf, initials, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
+import { ReactionsBar } from '../ui/reactions-bar.js';
 import { ReplayChat } from '../ui/replay-chat.js';
 import { stat } from '../ui/stat.js';
 
@@ -80,10 +81,14 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     svg(icons.volumeOff, 18),
     'Tap to unmute',
   );
+  // Shown while the session is live; taps go out on the chat's socket.
+  const reactions = new ReactionsBar((kind) => live?.react(kind));
+  reactions.element.hidden = true;
   const stage = h(
     'div',
     { class: 'stage' },
     video,
+    reactions.layer,
     stageMessage,
     mediaState,
     endedOverlay,
@@ -107,6 +112,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     { class: 'controls' },
     h('div', { class: 'volume-group' }, muteButton, volume),
     h('span', { class: 'spacer' }),
+    reactions.element,
   );
 
   const heading = h('h1', {}, 'Loading…');
@@ -259,7 +265,9 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
         onSessionEnded: (event) => showEnded(event.live_duration_seconds),
         onStatus: (status) => showConnection(status),
         onMedia: (state) => player?.onMedia(state),
+        onReactions: (counts, windowMs) => reactions.show(counts, windowMs),
       });
+      reactions.element.hidden = false;
       if (config.media === 'sfu') playFromMediaServer(config);
       live.start();
       if (config.media === 'mesh') await receiveFromVendor(config);
@@ -378,6 +386,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
 
   function showEnded(liveSeconds: number): void {
     if (session) session = { ...session, is_live: false };
+    reactions.element.hidden = true;
     receiver?.stop();
     receiver = null;
     signal?.close();
@@ -435,6 +444,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       live?.close();
       chat?.dispose();
       replayChat?.dispose();
+      reactions.dispose();
       if (replayPoll) clearTimeout(replayPoll);
       video.srcObject = null;
       // Stops a replay's download too.
