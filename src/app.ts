@@ -6,6 +6,7 @@ import { live } from './features/live.js';
 import { media } from './features/media.js';
 import { metrics } from './features/metrics.js';
 import { platform } from './features/platform.js';
+import { polls } from './features/polls.js';
 import { replays } from './features/replays.js';
 import { buildServices, type AppDeps } from './features/services.js';
 import { webhooks } from './features/webhooks.js';
@@ -60,6 +61,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(replays, services);
   await app.register(media, services);
   await app.register(live, services);
+  await app.register(polls, services);
   await app.register(accounts, services);
   await app.register(webhooks, services);
   await app.register(agora, services);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Static } from 'typebox';
 import type { CommentMessage, SessionInfoMessage } from '../src/contract/live-protocol.js';
+import type { Poll } from '../src/contract/polls.js';
 import type { ReactionTotals } from '../src/contract/reactions.js';
 import type { ChatStateSchema, CommentSchema, SessionSchema } from '../src/contract/rest.js';
 import type { Comment as WebComment, LiveSession as WebSession } from '../web/src/client/types.js';
@@ -34,7 +35,10 @@ const webSession: Equal<WebSession, Static<typeof SessionSchema>> = true;
 const wsComment: Equal<Omit<CommentMessage, 'type'>, Static<typeof CommentSchema>> = true;
 const wsSessionInfo: Equal<
   Flat<Omit<SessionInfoMessage, 'type'>>,
-  Flat<Static<typeof SessionSchema> & Static<typeof ChatStateSchema> & { reactions_total: ReactionTotals }>
+  Flat<
+    Static<typeof SessionSchema> &
+      Static<typeof ChatStateSchema> & { reactions_total: ReactionTotals; poll: Poll | null }
+  >
 > = true;
 
 describe('the contract reaches every surface', () => {
@@ -87,7 +91,7 @@ describe('the contract reaches every surface', () => {
     );
   });
 
-  test("a session has exactly the contract's fields over REST and in OpenAPI, and session_info adds the chat's and the reactions so far", async () => {
+  test("a session has exactly the contract's fields over REST and in OpenAPI, and session_info adds the chat's, the reactions so far and the open poll", async () => {
     const { session } = await goLive(server.baseUrl);
     const viewer = await register(server.baseUrl);
     const socket = await TestSocket.open(
@@ -101,11 +105,28 @@ describe('the contract reaches every surface', () => {
     assert.deepEqual(Object.keys(fetched.body).sort(), SESSION_FIELDS);
     assert.deepEqual(
       Object.keys(info).sort(),
-      [...SESSION_FIELDS, ...CHAT_STATE_FIELDS, 'reactions_total'].sort(),
+      [...SESSION_FIELDS, ...CHAT_STATE_FIELDS, 'poll', 'reactions_total'].sort(),
     );
     assert.deepEqual(
       Object.keys(jsonSchema('/live/sessions/{session_id}', 'get').properties).sort(),
       SESSION_FIELDS,
     );
+  });
+
+  test("a poll has exactly the contract's fields over REST, in OpenAPI and on the socket", async () => {
+    const { vendor, session } = await goLive(server.baseUrl);
+    const socket = await TestSocket.open(
+      `${server.wsUrl}/ws/live/${session.session_id}?token=${vendor.token}`,
+    );
+    const opened = await call(server.baseUrl, 'POST', `/live/sessions/${session.session_id}/polls`, {
+      token: vendor.token,
+      body: { question: 'Q?', options: ['A', 'B'], duration_seconds: 60 },
+    });
+    const event = await socket.waitForType('poll');
+    socket.close();
+    const fields = Object.keys(jsonSchema('/live/sessions/{session_id}/polls', 'post').properties).sort();
+    assert.deepEqual(Object.keys(opened.body).sort(), fields);
+    assert.deepEqual(Object.keys(event.poll).sort(), fields);
+    assert.deepEqual(Object.keys(event).sort(), ['offset', 'poll', 'type']);
   });
 });

@@ -77,6 +77,8 @@ export const DOMAIN_ERRORS = {
   slow_mode: { status: 429, event: 'slow_mode' },
   /** The comment contains a term the vendor blocked. */
   blocked_term: { status: 422, event: 'blocked_term' },
+  /** The thing is in a state that refuses this: a poll is open already, or this one is closed. */
+  conflict: { status: 409, event: 'invalid_message' },
   /** WHIP/WHEP: a body that is not the SDP (or SDP fragment) the route takes. */
   bad_sdp: { status: 400, event: 'invalid_message' },
   /** WHIP/WHEP: a body of another Content-Type than the route takes. */
@@ -117,6 +119,7 @@ export const forbidden = (detail: string) => new DomainError('forbidden', detail
 export const notFound = (detail: string) => new DomainError('not_found', detail);
 export const sessionEnded = (detail: string) => new DomainError('session_ended', detail);
 export const unavailable = (detail: string) => new DomainError('unavailable', detail);
+export const conflict = (detail: string) => new DomainError('conflict', detail);
 export const badSdp = (detail: string) => new DomainError('bad_sdp', detail);
 
 /** Over a budget: `what` and when to retry, in the detail and in `retryAfterMs`. */

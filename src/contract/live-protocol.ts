@@ -7,12 +7,14 @@
  * `offset`, and `viewer_count` and `views_total` as they change (counts coalesced per interval),
  * `media` (SFU mode: the vendor's video is live, reconnecting or stopped) on connect and as it
  * changes, `reactions` (counts of the last window, at most one per second) while viewers react,
- * and `session_ended` just before the server closes the socket with 1000. Client → server:
+ * `poll` as a poll opens (with its offset), as its tallies move (at most one per second, no
+ * offset) and as it closes (with its offset), and `session_ended` just before the server closes the socket with 1000. Client → server:
  * `ping` (answered `pong`), `comment` (posted exactly as over REST) and `reaction` (a tap: never
  * answered; over the user's budget it is dropped). Anything else gets `error`.
  */
 import type { ErrorEventCode } from './errors.js';
 import type { MediaState } from './media.js';
+import type { Poll } from './polls.js';
 import type { ReactionCounts, ReactionKind, ReactionTotals } from './reactions.js';
 import type { ChatState, Comment, LiveSession } from './rest.js';
 
@@ -29,11 +31,12 @@ export interface ViewsTotalMessage {
 }
 
 /**
- * The session as the socket opens: the REST session object, the chat's state and the session's
- * reactions so far (`reactions_total`, additive; at most a second behind the taps).
+ * The session as the socket opens: the REST session object, the chat's state, the session's
+ * reactions so far (`reactions_total`, additive; at most a second behind the taps) and its open
+ * poll with its tallies (`poll`, additive; null when none is open).
  */
 export type SessionInfoMessage = { type: 'session_info' } & LiveSession &
-  ChatState & { reactions_total: ReactionTotals };
+  ChatState & { reactions_total: ReactionTotals; poll: Poll | null };
 
 export type CommentMessage = { type: 'comment' } & Comment;
 
@@ -79,13 +82,29 @@ export interface RecoveredMessage {
   complete: boolean;
 }
 
+/**
+ * A poll opened (`status: "open"`, with `offset`), its tallies moved (`status: "open"`, no
+ * `offset`: at most one per POLL_TALLY_MS while votes arrive, never replayed), or it closed
+ * (`status: "closed"`, final counts, with `offset`). Show the latest of a poll; a tally of a
+ * poll the client saw closed is stale and ignored.
+ */
+export interface PollMessage {
+  type: 'poll';
+  poll: Poll;
+  offset?: number;
+}
+
+/** A poll's opening or closing: a chat event. */
+export type PollEventMessage = PollMessage & { offset: number };
+
 /** Every event with an offset: what a reconnecting client may have missed, and gets replayed. */
 export type ChatEventMessage =
   | CommentMessage
   | CommentDeletedMessage
   | CommentPinnedMessage
   | CommentUnpinnedMessage
-  | ChatSettingsMessage;
+  | ChatSettingsMessage
+  | PollEventMessage;
 
 /**
  * The session's video through the media server (SFU mode only; additive): sent once on connect,
@@ -138,6 +157,7 @@ export type LiveServerMessage =
   | RecoveredMessage
   | MediaMessage
   | ReactionsMessage
+  | PollMessage
   | PongMessage
   | ErrorMessage;
 
@@ -150,8 +170,9 @@ export function sessionInfoMessage(
   session: LiveSession,
   chat: ChatState,
   reactionsTotal: ReactionTotals,
+  poll: Poll | null,
 ): SessionInfoMessage {
-  return { type: 'session_info', ...session, ...chat, reactions_total: reactionsTotal };
+  return { type: 'session_info', ...session, ...chat, reactions_total: reactionsTotal, poll };
 }
 
 /** The `session_ended` both endpoints send before closing with 1000. */

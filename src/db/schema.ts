@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 import type { UserId } from '../contract/ids.js';
 
 /**
@@ -138,6 +138,30 @@ export interface SessionReactionsTable {
   total: string | number;
 }
 
+/** A poll of a session (migration 009); an open one past `ends_at` is a job that closes it. */
+export interface PollsTable {
+  id: string;
+  session_id: string;
+  question: string;
+  /** The options' texts, in order (jsonb: written as its JSON text). */
+  options: ColumnType<string[], string, string>;
+  status: 'open' | 'closed';
+  created_by: UserId;
+  created_at: Generated<Date>;
+  ends_at: Date;
+  closed_at: Date | null;
+  lease_until: Date | null;
+  attempts: Generated<number>;
+}
+
+/** A user's current vote in a poll. */
+export interface PollVotesTable {
+  poll_id: string;
+  user_id: UserId;
+  option: number;
+  voted_at: Generated<Date>;
+}
+
 /** A WHIP client's long-lived bearer token; only its hash is kept (migration 005). */
 export interface StreamKeysTable {
   id: Generated<string>;
@@ -198,6 +222,8 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   session_stats: SessionStatsTable;
   session_reactions: SessionReactionsTable;
+  polls: PollsTable;
+  poll_votes: PollVotesTable;
   chat_events: ChatEventsTable;
   chat_rules_versions: ChatRulesVersionsTable;
   moderators: ModeratorsTable;

@@ -56,6 +56,7 @@ export const live = fp<Services>(async (app, services) => {
     sessions,
     comments,
     reactions: services.reactions,
+    polls: services.polls,
     chatLog: services.chatLog,
     views: services.views,
     liveHub,

@@ -17,6 +17,7 @@ import type { LiveEvents } from '../live/events.js';
 import { countComments } from '../live/comment-metrics.js';
 import { Comments } from '../live/comments.js';
 import { Moderation } from '../live/moderation.js';
+import { Polls } from '../live/polls.js';
 import { Sessions } from '../live/sessions.js';
 import { Views } from '../live/views.js';
 import { Reactions, REACTIONS_FLUSH_MS } from '../live/reactions.js';
@@ -25,7 +26,7 @@ import { Media } from '../media/media.js';
 import { StreamKeys } from '../media/stream-keys.js';
 import { Metrics } from '../metrics/metrics.js';
 import { createBackends, type RealtimeBackends } from '../realtime/backends.js';
-import { LiveHub } from '../realtime/live-hub.js';
+import { LiveHub, type LiveHubOptions } from '../realtime/live-hub.js';
 import { Heartbeat } from '../realtime/peer.js';
 import { SignalHub } from '../realtime/signal-hub.js';
 import { Replays } from '../replays/replays.js';
@@ -66,6 +67,7 @@ export interface Services {
   chatLog: ChatLog;
   comments: Comments;
   reactions: Reactions;
+  polls: Polls;
   moderation: Moderation;
   media: Media;
   streamKeys: StreamKeys;
@@ -95,7 +97,8 @@ export async function buildServices(
   const limiter = createLimiter(backends.redis, clock);
   // A session's page (Sessions.get) shows its unique views: a new one here shows on the next read.
   const views = new Views(store.db, (id) => sessions.changed(id));
-  const liveHub = liveHubOf(config, backends, views, metrics, log);
+  // The hub reads a poll's tallies again after votes; the polls tell the hub of them.
+  const liveHub = liveHubOf(config, backends, views, metrics, log, (id) => polls.tallies(id));
   const signalHub = new SignalHub(bus, log);
   const { replays, media } = mediaServices(config, store, liveHub, log, (ids) => sessions.getMany(ids));
   const lifecycle = new SessionLifecycle(bus, { liveHub, signalHub, media, replays }, log);
@@ -117,6 +120,7 @@ export async function buildServices(
     metrics,
     outbox,
   });
+  const polls: Polls = new Polls(store.db, chatLog, liveHub, clock);
   const reactions = new Reactions(store.db, liveHub, clock, {
     flushMs: REACTIONS_FLUSH_MS,
     isLive: async (id) => (await sessions.get(id)).is_live,
@@ -146,6 +150,7 @@ export async function buildServices(
     chatLog,
     comments,
     reactions,
+    polls,
     moderation,
     media,
     streamKeys: new StreamKeys(store.db, clock),
@@ -166,11 +171,13 @@ function liveHubOf(
   views: Views,
   metrics: Metrics,
   log: FastifyBaseLogger,
+  pollTallies: LiveHubOptions['pollTallies'],
 ): LiveHub {
-  const options = {
+  const options: LiveHubOptions = {
     viewerCountIntervalMs: config.realtime.viewerCountIntervalMs,
     recountIntervalMs: config.realtime.presenceHeartbeatMs,
     meter: { tally: metrics.tallies.live, fanoutDelay: metrics.fanoutDelay },
+    pollTallies,
   };
   return new LiveHub(bus, presence, views, options, log);
 }

@@ -75,3 +75,9 @@ export function callerOf(request: FastifyRequest): Caller {
   if (!request.caller) throw unauthorized();
   return request.caller;
 }
+
+/** The signed-in caller as the live services' `Actor` (who acts on a chat or a poll). */
+export function actorOf(request: FastifyRequest): { id: UserId; role: string } {
+  const caller = callerOf(request);
+  return { id: caller.userId, role: caller.role };
+}

@@ -294,7 +294,7 @@ export function toComment(row: {
 }
 
 /** Banned from the vendor's chat: until when, in the detail and for the WebSocket's `until`. */
-function banned(until: Date | null): DomainError {
+export function banned(until: Date | null): DomainError {
   const iso = until ? until.toISOString() : null;
   const detail = iso
     ? `You are banned from this chat until ${iso}`

@@ -119,7 +119,8 @@ export class Moderation {
     if (!comment) throw notFound('Comment not found');
     const own = String(comment.user_id) === String(actor.id);
     if (!own)
-      await this.#requireModerator(
+      await requireModerator(
+        this.db,
         session.vendor_id,
         actor,
         'only its author, the host or a moderator may delete a comment',
@@ -156,7 +157,7 @@ export class Moderation {
   ): Promise<Ban> {
     await this.gate?.check(actor.id);
     const session = await this.#session(sessionId);
-    await this.#requireModerator(session.vendor_id, actor, 'only the host or a moderator may ban');
+    await requireModerator(this.db, session.vendor_id, actor, 'only the host or a moderator may ban');
     if (String(input.userId) === String(session.vendor_id))
       throw forbidden('the host cannot be banned from their own chat');
     const target = await this.#banTarget(session.vendor_id, input.userId);
@@ -274,7 +275,7 @@ export class Moderation {
   async liftBan(sessionId: string, actor: Actor, userId: UserId): Promise<void> {
     await this.gate?.check(actor.id);
     const session = await this.#session(sessionId);
-    await this.#requireModerator(session.vendor_id, actor, 'only the host or a moderator may lift a ban');
+    await requireModerator(this.db, session.vendor_id, actor, 'only the host or a moderator may lift a ban');
     await this.db.transaction().execute(async (trx) => {
       const removed = await trx
         .deleteFrom('bans')
@@ -297,7 +298,12 @@ export class Moderation {
   /** The vendor's bans and timeouts still in force. */
   async listBans(sessionId: string, actor: Actor): Promise<Ban[]> {
     const session = await this.#session(sessionId);
-    await this.#requireModerator(session.vendor_id, actor, 'only the host or a moderator may see the bans');
+    await requireModerator(
+      this.db,
+      session.vendor_id,
+      actor,
+      'only the host or a moderator may see the bans',
+    );
     const rows = await this.db
       .selectFrom('bans as b')
       .innerJoin('users as u', 'u.id', 'b.user_id')
@@ -320,7 +326,12 @@ export class Moderation {
   async pin(sessionId: string, actor: Actor, commentId: string): Promise<Comment> {
     await this.gate?.check(actor.id);
     const session = await this.#session(sessionId);
-    await this.#requireModerator(session.vendor_id, actor, 'only the host or a moderator may pin a comment');
+    await requireModerator(
+      this.db,
+      session.vendor_id,
+      actor,
+      'only the host or a moderator may pin a comment',
+    );
     if (!session.is_live) throw sessionEnded('Session has ended; the chat is closed');
     const published = await this.db.transaction().execute(async (trx) => {
       await lockSession(trx, session.id);
@@ -364,7 +375,7 @@ export class Moderation {
   async unpin(sessionId: string, actor: Actor): Promise<void> {
     await this.gate?.check(actor.id);
     const session = await this.#session(sessionId);
-    await this.#requireModerator(session.vendor_id, actor, 'only the host or a moderator may unpin');
+    await requireModerator(this.db, session.vendor_id, actor, 'only the host or a moderator may unpin');
     const published = await this.db.transaction().execute(async (trx) => {
       await lockSession(trx, session.id);
       return this.#unpin(trx, session.id, actor.id, session.vendor_id);
@@ -380,7 +391,8 @@ export class Moderation {
   ): Promise<{ slow_mode_seconds: number }> {
     await this.gate?.check(actor.id);
     const session = await this.#session(sessionId);
-    await this.#requireModerator(
+    await requireModerator(
+      this.db,
       session.vendor_id,
       actor,
       'only the host or a moderator may change slow mode',
@@ -460,18 +472,6 @@ export class Moderation {
     return session;
   }
 
-  /** The vendor, or one of the vendor's moderators; else 403 with `why`. */
-  async #requireModerator(vendorId: UserId, actor: Actor, why: string): Promise<void> {
-    if (String(vendorId) === String(actor.id)) return;
-    const moderator = await this.db
-      .selectFrom('moderators')
-      .select('user_id')
-      .where('vendor_id', '=', vendorId)
-      .where('user_id', '=', actor.id)
-      .executeTakeFirst();
-    if (!moderator) throw forbidden(why);
-  }
-
   /** Soft-deletes comments of one session (lock held), unpinning one that was pinned. */
   async #delete(trx: Trx, sessionId: string, commentIds: string[], actorId: UserId): Promise<Published[]> {
     const events: Published[] = [];
@@ -532,6 +532,23 @@ export class Moderation {
 }
 
 type Published = { sessionId: string; message: Parameters<LiveEvents['chatEvent']>[1] };
+
+/** The vendor, or one of the vendor's moderators; else 403 with `why`. */
+export async function requireModerator(
+  db: Kysely<Database>,
+  vendorId: UserId,
+  actor: Actor,
+  why: string,
+): Promise<void> {
+  if (String(vendorId) === String(actor.id)) return;
+  const moderator = await db
+    .selectFrom('moderators')
+    .select('user_id')
+    .where('vendor_id', '=', vendorId)
+    .where('user_id', '=', actor.id)
+    .executeTakeFirst();
+  if (!moderator) throw forbidden(why);
+}
 
 /** Takes the session row's lock: this transaction's events are numbered after every earlier one. */
 async function lockSession(trx: Trx, sessionId: string): Promise<void> {

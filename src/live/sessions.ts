@@ -255,6 +255,13 @@ export class Sessions {
         .set({ is_live: false, ended_at: endedAt })
         .where('id', '=', id)
         .execute();
+      // An open poll closes with its session (or at its own time, if that came first).
+      await trx
+        .updateTable('polls')
+        .set({ status: 'closed', closed_at: sql<Date>`least(ends_at, ${endedAt})`, lease_until: null })
+        .where('session_id', '=', id)
+        .where('status', '=', 'open')
+        .execute();
       // Under the row lock: only the end that wins records the stats and the event.
       const stats = await recordStats(
         trx,

@@ -6,14 +6,17 @@ import {
   type ChatEventMessage,
   type CommentMessage,
   type MediaMessage,
+  type PollMessage,
   type ReactionsMessage,
   type ViewerCountMessage,
   type ViewsTotalMessage,
 } from '../contract/live-protocol.js';
 import type { MediaState } from '../contract/media.js';
+import { POLL_TALLY_MS } from '../contract/polls.js';
 import { REACTION_KINDS, REACTIONS_WINDOW_MS, type ReactionCounts } from '../contract/reactions.js';
 import type { Comment, LiveSession } from '../contract/rest.js';
 import type { LiveEvents } from '../live/events.js';
+import type { OpenPoll } from '../live/polls.js';
 import type { SocketTally } from '../metrics/metrics.js';
 import type { Views } from '../live/views.js';
 import type { Bus } from './bus.js';
@@ -30,7 +33,9 @@ import type { Presence } from './presence.js';
  * - `E<json>`: the `session_ended` frame: forward it, then close every peer with 1000;
  * - `P<hub id>`: presence or unique views changed on another instance: recount;
  * - `R<json counts>`: one instance's window of reactions: added to the room's, which its peers
- *   hear at most once per REACTIONS_WINDOW_MS (summed over every instance that sent one).
+ *   hear at most once per REACTIONS_WINDOW_MS (summed over every instance that sent one);
+ * - `V`: votes were committed in the session's open poll: each instance reads the tallies again
+ *   and sends them, at most once per POLL_TALLY_MS per room.
  */
 const FRAME = 'F';
 const ENDED = 'E';
@@ -39,6 +44,7 @@ const STATE = 'S';
 /** The session's video changed state (SFU mode): `{type:"media", state}` for every peer. */
 const MEDIA = 'M';
 const REACTIONS = 'R';
+const VOTES = 'V';
 
 /** How long a chat event that arrived ahead of an earlier one waits for it. */
 const HOLD_MS = 200;
@@ -50,6 +56,8 @@ export interface LiveHubOptions {
   recountIntervalMs: number;
   /** Metrics: where `/ws/live` sends are counted, and the fan-out delay per batch (seconds). */
   meter?: { tally: SocketTally; fanoutDelay: { observe(seconds: number): void } };
+  /** The session's open poll read afresh, after votes: its tallies for the viewers. */
+  pollTallies?: (sessionId: string) => Promise<OpenPoll>;
 }
 
 /** One session's peers on this instance, and the state of its coalesced count events. */
@@ -87,6 +95,11 @@ class Room {
   /** When the last `reactions` event went out, and when the first counts of the next arrived (performance.now()). */
   reactionsSentAt = 0;
   reactionsSince = 0;
+  /** Votes were heard since the tallies were last read; when they were last sent (performance.now()). */
+  votesPending = false;
+  tallyTimer: NodeJS.Timeout | undefined;
+  tallySentAt = 0;
+  dropped = false;
 
   constructor(readonly sessionId: string) {}
 }
@@ -162,6 +175,11 @@ export class LiveHub implements LiveEvents {
   /** Hands one window of this instance's reactions to the session's rooms on every instance. */
   reactionsCounted(sessionId: string, counts: ReactionCounts): void {
     this.bus.publish(channelOf(sessionId), REACTIONS + JSON.stringify(counts));
+  }
+
+  /** Votes were committed in the session's open poll: every instance sends the tallies soon. */
+  pollVoted(sessionId: string): void {
+    this.bus.publish(channelOf(sessionId), VOTES);
   }
 
   /** Tells every peer of the session, on every instance, that its video is live, reconnecting or stopped. */
@@ -308,6 +326,10 @@ export class LiveHub implements LiveEvents {
         return;
       case REACTIONS:
         this.#gatherReactions(room, JSON.parse(message.slice(1)) as Record<string, number>);
+        return;
+      case VOTES:
+        room.votesPending = true;
+        this.#scheduleTallies(room);
         return;
       default:
         this.log.warn({ message: message.slice(0, 40) }, 'unknown live bus message');
@@ -471,7 +493,37 @@ export class LiveHub implements LiveEvents {
     this.#broadcast(room, Buffer.from(JSON.stringify(message)));
   };
 
+  /** Reads and sends the tallies once POLL_TALLY_MS has passed since the last were sent. */
+  #scheduleTallies(room: Room): void {
+    if (room.tallyTimer || !this.options.pollTallies) return;
+    const wait = Math.max(0, room.tallySentAt + POLL_TALLY_MS - performance.now());
+    room.tallyTimer = setTimeout(() => void this.#sendTallies(room), wait);
+  }
+
+  /**
+   * Sends the open poll's tallies as read after the votes were heard. A read that an event it
+   * did not see overtook (a delivered offset past the read's: maybe the poll's closing) is not
+   * sent, and read again a window later, so a closed poll never shows as open again.
+   */
+  async #sendTallies(room: Room): Promise<void> {
+    room.votesPending = false;
+    room.tallySentAt = performance.now();
+    try {
+      const { poll, offset } = await this.options.pollTallies!(room.sessionId);
+      if (room.dropped || !poll || poll.status !== 'open') return;
+      if (room.deliveredOffset > offset) room.votesPending = true;
+      else this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'poll', poll } satisfies PollMessage)));
+    } catch (error) {
+      this.log.warn({ err: error, session: room.sessionId }, 'could not read the poll tallies');
+    } finally {
+      room.tallyTimer = undefined;
+      if (room.votesPending && !room.dropped) this.#scheduleTallies(room);
+    }
+  }
+
   #drop(room: Room): void {
+    room.dropped = true;
+    if (room.tallyTimer) clearTimeout(room.tallyTimer);
     if (room.reactionsTimer) clearTimeout(room.reactionsTimer);
     if (room.earlyTimer) clearTimeout(room.earlyTimer);
     if (room.timer) clearTimeout(room.timer);
@@ -501,6 +553,7 @@ const CHAT_EVENT_PREFIXES = [
   'comment_pinned',
   'comment_unpinned',
   'chat_settings',
+  'poll',
 ].map((type) => `{"type":"${type}",`);
 
 /**

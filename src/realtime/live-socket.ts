@@ -8,6 +8,7 @@ import { isReactionKind, REACTION_KINDS } from '../contract/reactions.js';
 import type { MediaState } from '../contract/media.js';
 import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
+import type { Polls } from '../live/polls.js';
 import type { Reactions } from '../live/reactions.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
@@ -26,6 +27,7 @@ export interface LiveSocketDeps {
   sessions: Sessions;
   comments: Comments;
   reactions: Reactions;
+  polls: Polls;
   chatLog: ChatLog;
   views: Views;
   directory: SessionDirectory;
@@ -44,8 +46,9 @@ export interface LiveSocketDeps {
  *
  * Admission: 4401 without a valid token, 4404 for an unknown session, 4410 for an ended one.
  * Then, in this order: `viewer_count`, `views_total`, `session_info` (with `?since=`, the replay
- * and `recovered`), and in SFU mode `media`; afterwards `comment`, the chat events, `media`,
- * `viewer_count` and `views_total` as they change, and `session_ended` before a 1000 close.
+ * and `recovered`), and in SFU mode `media`; afterwards `comment`, the chat events (polls'
+ * opening and closing among them), `media`, `viewer_count`, `views_total`, `reactions` and
+ * polls' tallies as they change, and `session_ended` before a 1000 close.
  * Client → server: `{type:"ping"}` → `{type:"pong"}`; `{type:"comment", message}` posts a comment
  * exactly as the REST route does; `{type:"reaction", kind}` is a tap, counted (within the user's
  * budget) and never answered. Anything else gets `{type:"error", code, detail}`.
@@ -82,13 +85,14 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
     try {
       // The room now hears the session's end; facts read after it subscribed cannot have missed
       // it. In a join storm, all of this is a handful of statements shared by every joiner.
-      const [facts, viewsTotal, viewerCount, replay, media, reactionsTotal] = await Promise.all([
+      const [facts, viewsTotal, viewerCount, replay, media, reactionsTotal, poll] = await Promise.all([
         deps.directory.lookup(session.id, subscribedAt),
         counted ? deps.views.recordAndTotal(session.id, caller.userId) : deps.views.total(session.id),
         deps.hub.count(session.id),
         since === undefined ? undefined : deps.chatLog.replay(session.id, since, joined),
         deps.mediaState(session.id),
         deps.reactions.totals(session.id),
+        deps.polls.current(session.id),
       ]);
       if (counted) deps.hub.viewsChanged(session.id);
       if (!facts?.is_live) {
@@ -99,7 +103,7 @@ export function liveSocketHandler(deps: LiveSocketDeps) {
       const info = deps.sessions.present(facts, viewerCount, deps.hub.openingViews(session.id, viewsTotal));
       peer.sendFirst({ type: 'viewer_count', count: info.viewer_count });
       peer.sendFirst({ type: 'views_total', total: info.views_total });
-      peer.sendFirst(sessionInfoMessage(info, facts.chat, reactionsTotal));
+      peer.sendFirst(sessionInfoMessage(info, facts.chat, reactionsTotal, poll));
       if (replay) {
         if (replay.complete) for (const frame of replay.frames) peer.sendFirst(frame);
         peer.sendFirst({ type: 'recovered', offset: replay.offset, complete: replay.complete });

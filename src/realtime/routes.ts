@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChatLog } from '../live/chat-log.js';
 import type { Comments } from '../live/comments.js';
+import type { Polls } from '../live/polls.js';
 import type { Reactions } from '../live/reactions.js';
 import type { Sessions } from '../live/sessions.js';
 import type { Views } from '../live/views.js';
@@ -23,6 +24,7 @@ export interface RealtimeRoutesOptions {
   sessions: Sessions;
   comments: Comments;
   reactions: Reactions;
+  polls: Polls;
   chatLog: ChatLog;
   views: Views;
   liveHub: LiveHub;
@@ -42,7 +44,10 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
   // One read of a session's facts serves a whole join storm; an end heard on the bus evicts them.
   const directory = new SessionDirectory(options.sessions);
   options.liveHub.onSessionEnded((sessionId) => directory.ended(sessionId));
-  options.liveHub.onChatStateChanged((sessionId) => directory.changed(sessionId));
+  options.liveHub.onChatStateChanged((sessionId) => {
+    directory.changed(sessionId);
+    options.polls.changed(sessionId);
+  });
   const tallies = options.tallies ?? { live: new SocketTally(), signal: new SocketTally() };
   const liveLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.live };
   const signalLimits: PeerLimits = { maxBufferedBytes: options.maxBufferedBytes, tally: tallies.signal };
@@ -80,6 +85,7 @@ export const realtimeRoutes: FastifyPluginAsync<RealtimeRoutesOptions> = async (
         sessions: options.sessions,
         comments: options.comments,
         reactions: options.reactions,
+        polls: options.polls,
         chatLog: options.chatLog,
         views: options.views,
         directory,

@@ -7,6 +7,7 @@ import * as media from './005-media.js';
 import * as replays from './006-replays.js';
 import * as chatRulesVersion from './007-chat-rules-version.js';
 import * as reactions from './008-reactions.js';
+import * as polls from './009-polls.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -23,6 +24,7 @@ export const migrations: MigrationProvider = {
       '006-replays': replays,
       '007-chat-rules-version': chatRulesVersion,
       '008-reactions': reactions,
+      '009-polls': polls,
     };
   },
 };

@@ -21,7 +21,7 @@ import {
   UserParams,
 } from '../../contract/rest.js';
 import type { Moderation } from '../../live/moderation.js';
-import { callerOf, type RouteAuth } from '../authenticate.js';
+import { actorOf, callerOf, type RouteAuth } from '../authenticate.js';
 import { bearerSecurity, errorResponses, noContent } from '../schemas.js';
 
 export interface ModerationRoutesOptions {
@@ -245,7 +245,3 @@ export const moderationRoutes: FastifyPluginAsync<ModerationRoutesOptions> = asy
 };
 
 /** The signed-in caller as the moderation service sees them. */
-function actorOf(request: Parameters<typeof callerOf>[0]) {
-  const caller = callerOf(request);
-  return { id: caller.userId, role: caller.role };
-}

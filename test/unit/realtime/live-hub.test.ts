@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { MemoryBus } from '../../../src/realtime/bus-memory.js';
-import { isViewsTotalFrame, LiveHub } from '../../../src/realtime/live-hub.js';
+import { isViewsTotalFrame, LiveHub, type LiveHubOptions } from '../../../src/realtime/live-hub.js';
 import { Peer } from '../../../src/realtime/peer.js';
 import { MemoryPresence } from '../../../src/realtime/presence-memory.js';
 import { CountingBus } from '../support/counting-bus.js';
@@ -41,15 +41,19 @@ function fakeViews() {
 }
 
 /** One instance: a hub over a bus and presence that other instances may share. */
-function instance(bus = new MemoryBus(), presence = new MemoryPresence(), views = fakeViews()) {
+function instance(
+  bus = new MemoryBus(),
+  presence = new MemoryPresence(),
+  views = fakeViews(),
+  pollTallies?: LiveHubOptions['pollTallies'],
+) {
   const log = recordingLog();
-  const hub = new LiveHub(
-    bus,
-    presence,
-    views as unknown as Views,
-    { viewerCountIntervalMs: INTERVAL, recountIntervalMs: RECOUNT },
-    log,
-  );
+  const options: LiveHubOptions = {
+    viewerCountIntervalMs: INTERVAL,
+    recountIntervalMs: RECOUNT,
+    pollTallies,
+  };
+  const hub = new LiveHub(bus, presence, views as unknown as Views, options, log);
   return { hub, bus, presence, views, log };
 }
 
@@ -519,6 +523,80 @@ describe('LiveHub, on mocked timers', () => {
       hub.chatEvent(S, { type: 'chat_settings', slow_mode_seconds: 5, offset: 3 });
       await settle();
       assert.deepEqual(heard, [S, S]);
+      hub.close();
+    });
+  });
+
+  describe('LiveHub poll tallies', () => {
+    const poll = (votes: number, status: 'open' | 'closed' = 'open') => ({
+      id: 'p1',
+      session_id: S,
+      question: 'Q?',
+      options: [
+        { text: 'A', votes },
+        { text: 'B', votes: 0 },
+      ],
+      status,
+      total_votes: votes,
+      created_at: new Date(0).toISOString(),
+      ends_at: new Date(60_000).toISOString(),
+      closed_at: null,
+    });
+    /** The database as the hub reads it: `answer` is what the next read returns. */
+    function fakeTallies() {
+      const db = {
+        reads: 0,
+        answer: { poll: poll(0), offset: 0 } as Awaited<
+          ReturnType<NonNullable<LiveHubOptions['pollTallies']>>
+        >,
+      };
+      const read = async () => {
+        db.reads++;
+        return db.answer;
+      };
+      return { db, read };
+    }
+    const tallies = (socket: FakeSocket) =>
+      socket
+        .messages()
+        .filter((m) => m.type === 'poll')
+        .map((m) => (m.poll as { total_votes: number }).total_votes);
+
+    test('votes heard together are read once and sent once; later votes wait a window', async () => {
+      const { db, read } = fakeTallies();
+      const { hub } = instance(undefined, undefined, undefined, read);
+      const { socket, peer } = fakePeer();
+      hub.join(S, peer, false);
+      db.answer = { poll: poll(3), offset: 0 };
+      for (let i = 0; i < 3; i++) hub.pollVoted(S);
+      await advance(0);
+      assert.deepEqual(tallies(socket), [3]);
+      assert.equal(db.reads, 1);
+      db.answer = { poll: poll(4), offset: 0 };
+      hub.pollVoted(S);
+      await advance(500);
+      assert.deepEqual(tallies(socket), [3], 'not before a window has passed');
+      await advance(600);
+      assert.deepEqual(tallies(socket), [3, 4]);
+      hub.close();
+    });
+
+    test('a read overtaken by a delivered chat event (maybe the closing) is not sent, and is read again', async () => {
+      const { db, read } = fakeTallies();
+      const { hub } = instance(undefined, undefined, undefined, read);
+      const { socket, peer } = fakePeer();
+      hub.join(S, peer, false);
+      hub.seedOffset(S, 0);
+      hub.commentPosted(comment(1));
+      await settle();
+      db.answer = { poll: poll(2), offset: 0 };
+      hub.pollVoted(S);
+      await advance(0);
+      assert.deepEqual(tallies(socket), [], 'offset 1 was delivered after a read at offset 0');
+      db.answer = { poll: poll(2, 'closed'), offset: 1 };
+      await advance(1_100);
+      assert.equal(db.reads, 2, 'read again');
+      assert.deepEqual(tallies(socket), [], 'a closed poll is never sent as a tally');
       hub.close();
     });
   });
