@@ -206,6 +206,35 @@ describe('web app in a real browser', { skip: needsChromium() }, () => {
     for (const page of viewers)
       await page.waitForFunction(() => !document.querySelector('.reaction-floater'), undefined, WAIT);
 
+    // 5c. The vendor asks a poll from the studio; both viewers vote on the watch page (one changes
+    // their mind) and everyone sees the tallies move; the vendor ends it and everyone sees the results.
+    await vendor.getByTestId('poll-question-input').fill('Apples or pears next?');
+    await vendor.getByTestId('poll-option-input-0').fill('Apples');
+    await vendor.getByTestId('poll-option-input-1').fill('Pears');
+    await vendor.getByTestId('poll-open').click();
+    await vendor.getByTestId('poll-end').waitFor(WAIT);
+    for (const viewer of viewers)
+      await viewer.getByTestId('poll-question').filter({ hasText: 'Apples or pears next?' }).waitFor(WAIT);
+    await viewer1.getByTestId('poll-option-0').click();
+    await viewer1.getByTestId('poll-status').filter({ hasText: 'Vote counted' }).waitFor(WAIT);
+    await viewer1.getByTestId('poll-option-1').click();
+    await viewer1.locator('.poll-option.chosen [data-testid=poll-option-1]').waitFor(WAIT);
+    await viewer2.getByTestId('poll-option-1').click();
+    for (const page of [vendor, ...viewers]) {
+      await page
+        .getByTestId('poll-votes-1')
+        .filter({ hasText: /^100% · 2$/ })
+        .waitFor(WAIT);
+      await page
+        .getByTestId('poll-total')
+        .filter({ hasText: /^2 votes$/ })
+        .waitFor(WAIT);
+    }
+    await vendor.getByTestId('poll-end').click();
+    for (const page of [vendor, ...viewers])
+      await page.locator('[data-testid=poll-state][data-status=closed]').waitFor(WAIT);
+    assert.equal(await viewer2.getByTestId('poll-option-0').count(), 0, 'no voting on a closed poll');
+
     // 6. Screenshots for the README, with the stream, counts and chat on screen.
     mkdirSync(screenshots, { recursive: true });
     for (const page of [vendor, viewer2]) {

@@ -5,9 +5,11 @@ import type {
   AuthResult,
   Ban,
   Comment,
+  CreatePoll,
   IceServers,
   LiveSession,
   Moderator,
+  Poll,
   Replay,
   ReplayPage,
   Role,
@@ -209,6 +211,28 @@ export class ApiClient {
     return this.request('PATCH', `/live/sessions/${encodeURIComponent(id)}/chat`, {
       slow_mode_seconds: seconds,
     });
+  }
+
+  // --- polls (opened and closed by the host or a moderator; anyone signed in votes) -----------
+
+  openPoll(id: string, input: CreatePoll): Promise<Poll> {
+    return this.request('POST', `/live/sessions/${encodeURIComponent(id)}/polls`, input);
+  }
+
+  closePoll(id: string, pollId: string): Promise<Poll> {
+    return this.request(
+      'DELETE',
+      `/live/sessions/${encodeURIComponent(id)}/polls/${encodeURIComponent(pollId)}`,
+    );
+  }
+
+  /** A vote (204); a later one replaces it. */
+  vote(id: string, pollId: string, option: number): Promise<void> {
+    return this.request(
+      'POST',
+      `/live/sessions/${encodeURIComponent(id)}/polls/${encodeURIComponent(pollId)}/votes`,
+      { option },
+    );
   }
 
   // --- the vendor's own chat rules --------------------------------------------------------

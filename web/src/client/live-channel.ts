@@ -1,7 +1,7 @@
 import type { ApiClient } from './api.js';
 import { ReconnectingSocket, type SocketStatus } from './reconnecting-socket.js';
 import type { ReactionCounts, ReactionKind, ReactionTotals } from '../../../src/contract/reactions.js';
-import type { Comment, LiveEvent, MediaState } from './types.js';
+import type { Comment, LiveEvent, MediaState, Poll } from './types.js';
 
 type SessionInfo = Extract<LiveEvent, { type: 'session_info' }>;
 
@@ -36,6 +36,11 @@ export interface LiveChannelHandlers {
   onReactions?(counts: ReactionCounts, windowMs: number): void;
   /** The session's reactions so far, on every connect (then add up onReactions' counts). */
   onReactionsTotal?(totals: ReactionTotals): void;
+  /**
+   * A poll's latest state: opened, its tallies, closed (a tally of a poll already closed is
+   * never passed on). On every connect, the open poll or null when none is open.
+   */
+  onPoll?(poll: Poll | null): void;
   onStatus?(status: SocketStatus): void;
   /** A comment load over REST failed; the socket itself keeps going. */
   onError?(error: unknown): void;
@@ -65,6 +70,7 @@ interface Connection {
 export class LiveChannel {
   private readonly seen = new Set<string>();
   private readonly deleted = new Set<string>();
+  private readonly closedPolls = new Set<string>();
   private readonly socket: ReconnectingSocket;
   /** The highest offset heard on the socket; null until the first `session_info`. */
   private lastOffset: number | null = null;
@@ -178,6 +184,10 @@ export class LiveChannel {
       case 'reactions':
         this.handlers.onReactions?.(event.counts, event.window_ms);
         break;
+      case 'poll':
+        this.showPoll(event.poll);
+        if (event.offset !== undefined) this.advance(event.offset);
+        break;
       default:
         break; // pong, error and future events need nothing here
     }
@@ -187,6 +197,7 @@ export class LiveChannel {
     this.connection.openedAt = info.offset;
     this.handlers.onSessionInfo?.(info);
     this.handlers.onReactionsTotal?.(info.reactions_total);
+    this.handlers.onPoll?.(info.poll);
     this.handlers.onViewerCount(info.viewer_count);
     this.handlers.onViewsTotal(info.views_total);
     // The pin and slow mode as they are now; a replay that follows re-applies what changed in order.
@@ -205,6 +216,12 @@ export class LiveChannel {
       this.advance(info.offset);
       void this.loadRecent().then((comments) => comments?.forEach((comment) => this.deliver(comment)));
     }
+  }
+
+  private showPoll(poll: Poll): void {
+    if (poll.status === 'closed') this.closedPolls.add(poll.id);
+    else if (this.closedPolls.has(poll.id)) return; // a tally that the closing overtook
+    this.handlers.onPoll?.(poll);
   }
 
   /** `recovered {complete: false}`: the newest comments over REST, from where this connection opened. */

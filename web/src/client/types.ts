@@ -15,6 +15,7 @@ export type {
   Role,
   User,
 } from '../../../src/contract/rest.js';
+export type { CreatePoll, Poll } from '../../../src/contract/polls.js';
 export type { Replay, ReplayPage, ReplaySegment, ReplayStatus } from '../../../src/contract/replays.js';
 export type { LiveServerMessage as LiveEvent } from '../../../src/contract/live-protocol.js';
 export type { IceServers, MediaMode, MediaState } from '../../../src/contract/media.js';

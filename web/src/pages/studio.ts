@@ -12,6 +12,7 @@ import { WhipPublisher, type PublishState } from '../client/whip.js';
 import type { AppContext, Page } from '../context.js';
 import { chatActions } from '../ui/chat-actions.js';
 import { ChatRulesCard } from '../ui/chat-rules-card.js';
+import { PollCard } from '../ui/poll-card.js';
 import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, secondsSince } from '../ui/format.js';
@@ -54,6 +55,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   let broadcaster: Broadcaster | null = null;
   let publisher: WhipPublisher | null = null;
   let chat: CommentsPanel | null = null;
+  let pollCard: PollCard | null = null;
   let viewsTotal = 0;
   let countRefresh: ReturnType<typeof setTimeout> | null = null;
   let starting = false;
@@ -287,7 +289,9 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     });
     panel.setCanModerate(true); // the host moderates their own chat
     chat = panel;
-    side.replaceChildren(panel.element);
+    pollCard?.dispose();
+    pollCard = new PollCard(api, current.session_id, true);
+    side.replaceChildren(pollCard.element, panel.element);
     rules.setSession(current.session_id);
 
     live = new LiveChannel(api, current.session_id, {
@@ -301,6 +305,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       onViewsTotal: (total) => setViewsTotal(total),
       onReactionsTotal: (totals) => reactionTotals.set(totals),
       onReactions: (counts) => reactionTotals.add(counts),
+      onPoll: (poll) => pollCard?.show(poll),
       onSessionEnded: (event) => showEnded(event.live_duration_seconds),
       onStatus: (status) => showConnection(status),
       // `reconnecting` while we publish: the server lost our stream (its media server died, say).
@@ -553,6 +558,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
       if (countRefresh) clearTimeout(countRefresh);
       stopStreaming();
       chat?.dispose();
+      pollCard?.dispose();
       rules.dispose();
       replayWatch?.stop();
     },

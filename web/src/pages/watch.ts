@@ -13,6 +13,7 @@ import { CommentsPanel } from '../ui/comments-panel.js';
 import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, formatTime, hueOf, initials, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
+import { PollCard } from '../ui/poll-card.js';
 import { ReactionsBar } from '../ui/reactions-bar.js';
 import { ReplayChat } from '../ui/replay-chat.js';
 import { stat } from '../ui/stat.js';
@@ -52,6 +53,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
   let receiver: Receiver | null = null;
   let player: WhepPlayer | null = null;
   let chat: CommentsPanel | null = null;
+  let pollCard: PollCard | null = null;
   let replayChat: ReplayChat | null = null;
   let replayPoll: ReturnType<typeof setTimeout> | null = null;
   let disposed = false;
@@ -251,7 +253,8 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
         actions: chatActions(api, sessionId),
       });
       chat = panel;
-      side.replaceChildren(panel.element);
+      pollCard = new PollCard(api, sessionId, false);
+      side.replaceChildren(pollCard.element, panel.element);
       // There is no "am I a moderator here" route: the bans list answers only the host and the
       // host's moderators, so a 200 there is what turns the moderation controls on.
       api.bans(sessionId).then(
@@ -266,6 +269,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
         onStatus: (status) => showConnection(status),
         onMedia: (state) => player?.onMedia(state),
         onReactions: (counts, windowMs) => reactions.show(counts, windowMs),
+        onPoll: (poll) => pollCard?.show(poll),
       });
       reactions.element.hidden = false;
       if (config.media === 'sfu') playFromMediaServer(config);
@@ -443,6 +447,7 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
       void player?.stop();
       live?.close();
       chat?.dispose();
+      pollCard?.dispose();
       replayChat?.dispose();
       reactions.dispose();
       if (replayPoll) clearTimeout(replayPoll);
