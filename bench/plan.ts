@@ -59,6 +59,16 @@ export interface Plan {
     openLoop: { rate: number; durationMs: number };
     rooms: { sessions: number; viewers: number; rate: number; stepMs: number; drainMs: number };
   };
+  /** Reactions (workloads/reactions.ts): every viewer tapping once a second beside a quiet room. */
+  reactions: {
+    viewers: number;
+    /** Users the viewers are spread over: viewers / users taps a second each, under the budget of 10. */
+    users: number;
+    commentRate: number;
+    stepMs: number;
+    drainMs: number;
+    rounds: number;
+  };
   /** A --cpu-prof run of our server (full mode only). */
   profile: { viewers: number; rate: number; stepMs: number } | undefined;
   /** Video through Janus and over the mesh: only with --only=media (see workloads/media.ts). */
@@ -151,6 +161,7 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
         openLoop: { rate: 200, durationMs: 1000 },
         rooms: { sessions: 5, viewers: 10, rate: 5, stepMs: 1000, drainMs: 5000 },
       },
+      reactions: { viewers: 100, users: 20, commentRate: 2, stepMs: 1500, drainMs: 5000, rounds: 1 },
       profile: { viewers: 50, rate: 5, stepMs: 1000 },
       media: mediaPlan(true),
     };
@@ -199,6 +210,8 @@ export function makePlan(quick: boolean, partial?: 'partial'): Plan {
       openLoop: { rate: 1000, durationMs: 5000 },
       rooms: { sessions: 100, viewers: 50, rate: 20, stepMs: 5000, drainMs: 10_000 },
     },
+    // The goal: 10,000 viewers each tapping once a second; 5 connections per user.
+    reactions: { viewers: 10_000, users: 2000, commentRate: 5, stepMs: 8000, drainMs: 10_000, rounds: 2 },
     profile: { viewers: 5000, rate: 20, stepMs: 5000 },
     media: mediaPlan(false),
   };

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=guard,fanout,idle,heap,storm,rest,chat,redis,profile] [-- --render=results.json]`
+ * `npm run bench [-- --quick] [-- --only=guard,fanout,idle,heap,storm,rest,chat,reactions,redis,profile] [-- --render=results.json]`
  * `npm run bench -- --compare=<git ref>`: the guard and the chat workload also run the ref's server
  * (checked out in a temporary worktree) in the same alternation, and print this checkout's
  * figures beside the ref's.
@@ -24,6 +24,7 @@ import type { Results } from './report/results.js';
 import { makePlan, type Plan } from './plan.js';
 import { checkout } from './lib/checkout.js';
 import { runChat } from './workloads/chat.js';
+import { runReactions } from './workloads/reactions.js';
 import { runFanout } from './workloads/fanout.js';
 import { runGuard } from './workloads/guard.js';
 import { runHeap } from './workloads/heap.js';
@@ -33,7 +34,18 @@ import { runRedis } from './workloads/redis.js';
 import { runRest } from './workloads/rest.js';
 import { runStorm } from './workloads/storm.js';
 
-const WORKLOADS = ['guard', 'fanout', 'idle', 'heap', 'storm', 'rest', 'chat', 'redis', 'profile'] as const;
+const WORKLOADS = [
+  'guard',
+  'fanout',
+  'idle',
+  'heap',
+  'storm',
+  'rest',
+  'chat',
+  'reactions',
+  'redis',
+  'profile',
+] as const;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -202,6 +214,13 @@ async function main(): Promise<number> {
     await attempt('chat', async () => {
       results.chat = await runChat(plan, log, compare);
       results.errors.push(...results.chat.errors);
+    });
+  }
+  if (selected.includes('reactions')) {
+    log(`4c. reactions: ${plan.reactions.viewers} viewers tapping once a second beside a quiet room`);
+    await attempt('reactions', async () => {
+      results.reactions = await runReactions(plan, log);
+      results.errors.push(...results.reactions.errors);
     });
   }
   if (selected.includes('redis')) {

@@ -121,6 +121,11 @@ export class Fleet {
     await this.#all({ cmd: 'reset' });
   }
 
+  /** Every viewer taps a heart every `everyMs` (phases spread over it); 0 stops. */
+  async tap(everyMs: number): Promise<void> {
+    await this.#all({ cmd: 'tap', everyMs });
+  }
+
   async progress(expectCount = -2) {
     const replies = await this.#all<ProgressReply>({ cmd: 'progress', expectCount });
     const sum = (key: keyof Omit<ProgressReply, 'id'>) => replies.reduce((a, r) => a + r[key], 0);
@@ -148,6 +153,9 @@ export class Fleet {
       closed: replies.reduce((a, r) => a + r.closed, 0),
       closeCodes,
       latency: Histogram.merge(replies.map((r) => r.latency)),
+      reactionFrames: replies.reduce((a, r) => a + r.reactionFrames, 0),
+      reactionsHeard: replies.reduce((a, r) => a + r.reactionsHeard, 0),
+      tapsSent: replies.reduce((a, r) => a + r.tapsSent, 0),
     };
   }
 

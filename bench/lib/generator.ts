@@ -22,6 +22,10 @@ import {
 const MARKER = Buffer.from(TIME_MARKER);
 const TILDE = '~'.charCodeAt(0);
 const VIEWER_COUNT = Buffer.from('"viewer_count"');
+const REACTIONS = Buffer.from('{"type":"reactions"');
+const TAP = JSON.stringify({ type: 'reaction', kind: 'heart' });
+/** How often the tapping loop wakes: each wake sends the taps of the viewers whose slot it is. */
+const TAP_TICK_MS = 50;
 
 interface Viewer {
   socket: WebSocket;
@@ -39,6 +43,10 @@ class Generator {
   #comments = 0;
   #others = 0;
   #closed = 0;
+  #reactionFrames = 0;
+  #reactionsHeard = 0;
+  #tapsSent = 0;
+  #tapping: NodeJS.Timeout | undefined;
 
   connect(
     urls: string[],
@@ -160,6 +168,12 @@ class Generator {
       return;
     }
     this.#others += 1;
+    if (data.subarray(0, REACTIONS.length).equals(REACTIONS)) {
+      this.#reactionFrames += 1;
+      const counts = (JSON.parse(data.toString()) as { counts: Record<string, number> }).counts;
+      for (const n of Object.values(counts)) this.#reactionsHeard += n;
+      return;
+    }
     if (data.indexOf(VIEWER_COUNT) !== -1) {
       try {
         const event = JSON.parse(data.toString()) as { type?: string; count?: number };
@@ -170,10 +184,31 @@ class Generator {
     }
   }
 
+  /** Each viewer taps once per `everyMs`, viewer i in slot i of the period's ticks; 0 stops. */
+  tap(everyMs: number) {
+    clearInterval(this.#tapping);
+    this.#tapping = undefined;
+    if (everyMs <= 0) return;
+    const slots = Math.max(1, Math.round(everyMs / TAP_TICK_MS));
+    let tick = 0;
+    this.#tapping = setInterval(() => {
+      const slot = tick++ % slots;
+      for (let i = slot; i < this.#viewers.length; i += slots) {
+        const { socket } = this.#viewers[i]!;
+        if (socket.readyState !== WebSocket.OPEN) continue;
+        socket.send(TAP);
+        this.#tapsSent += 1;
+      }
+    }, TAP_TICK_MS);
+  }
+
   reset() {
     this.#latency.reset();
     this.#comments = 0;
     this.#others = 0;
+    this.#reactionFrames = 0;
+    this.#reactionsHeard = 0;
+    this.#tapsSent = 0;
     for (const viewer of this.#viewers) viewer.comments = 0;
   }
 
@@ -200,10 +235,14 @@ class Generator {
       closed: this.#closed,
       closeCodes: Object.fromEntries(this.#closeCodes),
       latency: this.#latency.toData(),
+      reactionFrames: this.#reactionFrames,
+      reactionsHeard: this.#reactionsHeard,
+      tapsSent: this.#tapsSent,
     };
   }
 
   async disconnect() {
+    this.tap(0);
     const closing = this.#viewers.map(
       (viewer) =>
         new Promise<void>((resolve) => {
@@ -227,6 +266,10 @@ function main(): void {
         void generator
           .connect(command.urls, command.protocol, command.count, command.concurrency, command.first ?? 0)
           .then((reply) => send({ ...reply, id: command.id }));
+        break;
+      case 'tap':
+        generator.tap(command.everyMs);
+        send({ id: command.id });
         break;
       case 'reset':
         generator.reset();

@@ -25,6 +25,8 @@ export type Command =
       first?: number;
     }
   | { cmd: 'reset'; id: number }
+  /** Every viewer sends a heart every `everyMs`, their phases spread over it; 0 stops. */
+  | { cmd: 'tap'; id: number; everyMs: number }
   | { cmd: 'progress'; id: number; expectCount: number }
   | { cmd: 'report'; id: number }
   | { cmd: 'disconnect'; id: number };
@@ -59,6 +61,12 @@ export interface ReportReply {
   closed: number;
   closeCodes: Record<string, number>;
   latency: HistogramData;
+  /** `reactions` events received, over every viewer, since the last reset. */
+  reactionFrames: number;
+  /** The taps those events counted (their counts summed), over every viewer. */
+  reactionsHeard: number;
+  /** Taps sent since the last reset. */
+  tapsSent: number;
 }
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across processes. */

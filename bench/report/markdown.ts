@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LABELS, TARGETS, type TargetName } from '../lib/targets.js';
 import type { ChatResult } from '../workloads/chat.js';
+import type { ReactionsResult } from '../workloads/reactions.js';
 import type { FanoutResult } from '../workloads/fanout.js';
 import { GUARD_FLOORS } from '../workloads/guard.js';
 import { LOBBY, LOBBY_304 } from '../workloads/rest.js';
@@ -326,6 +327,7 @@ export function renderMarkdown(
   }
 
   if (results.chat) out.push(...chatSection(results.chat));
+  if (results.reactions) out.push(...reactionsSection(results.reactions));
 
   if (results.redis) {
     out.push('## 5. Two instances over Redis', '');
@@ -437,6 +439,30 @@ function guardSection(results: Results): string[] {
       '',
     );
   }
+  return out;
+}
+
+/** Workload 4c: reactions, a room tapping beside the same room quiet. */
+function reactionsSection(reactions: ReactionsResult): string[] {
+  const quiet = reactions.rows.find((r) => r.case === 'quiet');
+  const out = [
+    '## 4c. Reactions (issue 24’s goals)',
+    '',
+    `One session on ${reactions.storage}, comments posted through it; **tapping**: every viewer sends a heart once a second. ` +
+      'Goals: one `reactions` event per viewer per second, whatever the taps; comment delivery p99 within 10% of the quiet room. ' +
+      '“Heard”: the taps the events counted, per viewer, against the taps sent.',
+    '',
+    '| case | viewers | taps/s in | events per viewer per s | heard | comments p50 / p99 ms | p99 ÷ quiet | server CPU | generators CPU |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of reactions.rows) {
+    out.push(
+      `| ${r.case} | ${r.viewers} | ${f0(r.tapsPerSec)} | ${r.framesPerViewerPerSec.toFixed(2)} | ` +
+        `${r.case === 'tapping' ? `${(r.heardShare * 100).toFixed(1)}%` : ''} | ${f1(r.commentP50)} / ${f1(r.commentP99)} | ` +
+        `${quiet && r !== quiet ? ratio(r.commentP99, quiet.commentP99) : ''} | ${f0(r.serverCpu)}% | ${f0(r.generatorCpu)}% |`,
+    );
+  }
+  out.push('');
   return out;
 }
 

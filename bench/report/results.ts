@@ -1,5 +1,6 @@
 /** Everything one `npm run bench` measured: written to results.json, read by the report. */
 import type { ChatResult } from '../workloads/chat.js';
+import type { ReactionsResult } from '../workloads/reactions.js';
 import type { FanoutResult } from '../workloads/fanout.js';
 import type { GuardResult } from '../workloads/guard.js';
 import type { HeapResult } from '../workloads/heap.js';
@@ -43,6 +44,8 @@ export interface Results {
   rest: RestResult | undefined;
   /** Absent from runs made before the chat workload existed. */
   chat?: ChatResult;
+  /** Absent from runs made before the reactions workload existed. */
+  reactions?: ReactionsResult;
   redis: RedisResult | undefined;
   profile: ProfileResult | undefined;
   errors: string[];
