@@ -46,6 +46,9 @@ const MEDIA = 'M';
 const REACTIONS = 'R';
 const VOTES = 'V';
 
+/** How long due reactions wait for a flush of the chat to ride with. */
+const RIDE_MS = 250;
+
 /** How long a chat event that arrived ahead of an earlier one waits for it. */
 const HOLD_MS = 200;
 
@@ -95,6 +98,10 @@ class Room {
   /** When the last `reactions` event went out, and when the first counts of the next arrived (performance.now()). */
   reactionsSentAt = 0;
   reactionsSince = 0;
+  /** The counts are due and wait to ride with the next flush (see #sendReactions). */
+  reactionsRiding = false;
+  /** When the outbox was last flushed (performance.now()): a busy chat flushes often. */
+  flushedAt = -Infinity;
   /** Votes were heard since the tallies were last read; when they were last sent (performance.now()). */
   votesPending = false;
   tallyTimer: NodeJS.Timeout | undefined;
@@ -357,6 +364,13 @@ export class LiveHub implements LiveEvents {
     const payloads = room.outbox;
     if (payloads.length === 0) return;
     room.outbox = [];
+    room.flushedAt = performance.now();
+    if (room.reactionsRiding) {
+      clearTimeout(room.reactionsTimer);
+      room.reactionsTimer = undefined;
+      room.reactionsRiding = false;
+      if (room.reactions) payloads.push(this.#reactionsFrame(room));
+    }
     const framed = textFrames(payloads);
     let written = 0;
     for (const peer of room.peers) written += peer.sendFramed(framed, payloads);
@@ -479,10 +493,31 @@ export class LiveHub implements LiveEvents {
     room.reactionsTimer = setTimeout(this.#sendReactions, wait, room);
   }
 
+  /**
+   * The window's counts are due. In a busy chat (a flush within RIDE_MS) they ride with the next
+   * flush, in the same write to each peer as its comments, rather than costing every peer a
+   * write of their own; at most RIDE_MS later, or alone when no flush comes by then.
+   */
   readonly #sendReactions = (room: Room): void => {
     room.reactionsTimer = undefined;
-    const counts = room.reactions;
-    if (!counts) return;
+    if (!room.reactions) return;
+    if (room.outbox.length === 0 && performance.now() - room.flushedAt < RIDE_MS) {
+      room.reactionsRiding = true;
+      room.reactionsTimer = setTimeout(this.#sendReactionsAlone, RIDE_MS, room);
+      return;
+    }
+    this.#broadcast(room, this.#reactionsFrame(room));
+  };
+
+  readonly #sendReactionsAlone = (room: Room): void => {
+    room.reactionsTimer = undefined;
+    room.reactionsRiding = false;
+    if (room.reactions) this.#broadcast(room, this.#reactionsFrame(room));
+  };
+
+  /** The `reactions` event of what was gathered, now: the window starts again. */
+  #reactionsFrame(room: Room): Buffer {
+    const counts = room.reactions ?? {};
     room.reactions = undefined;
     const now = performance.now();
     // The window these counts cover: since the last event when taps kept coming, else since they began.
@@ -490,8 +525,8 @@ export class LiveHub implements LiveEvents {
       now - room.reactionsSentAt <= 2 * REACTIONS_WINDOW_MS ? room.reactionsSentAt : room.reactionsSince;
     room.reactionsSentAt = now;
     const message: ReactionsMessage = { type: 'reactions', counts, window_ms: Math.round(now - since) };
-    this.#broadcast(room, Buffer.from(JSON.stringify(message)));
-  };
+    return Buffer.from(JSON.stringify(message));
+  }
 
   /** Reads and sends the tallies once POLL_TALLY_MS has passed since the last were sent. */
   #scheduleTallies(room: Room): void {

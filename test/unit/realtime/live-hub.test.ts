@@ -600,4 +600,46 @@ describe('LiveHub, on mocked timers', () => {
       hub.close();
     });
   });
+
+  describe('LiveHub reactions', () => {
+    const types = (socket: FakeSocket) =>
+      socket.writes.map((w) =>
+        (w.via === 'framed' ? w.messages : [w.message]).map((m) => JSON.parse(m).type),
+      );
+
+    test('in a busy chat the counts ride with the next comment, in the same write to each peer', async () => {
+      const { hub } = instance();
+      const { socket, peer } = fakePeer();
+      hub.join(S, peer, false);
+      hub.seedOffset(S, 0);
+      hub.commentPosted(comment(1));
+      await settle();
+      hub.reactionsCounted(S, { heart: 3 });
+      await advance(0);
+      assert.deepEqual(types(socket), [['comment']], 'due, and waiting for the chat');
+      hub.commentPosted(comment(2));
+      await settle();
+      assert.deepEqual(types(socket), [['comment'], ['comment', 'reactions']]);
+      assert.deepEqual(socket.messages().at(-1).counts, { heart: 3 });
+      hub.close();
+    });
+
+    test('with no flush of the chat to ride with, the counts go alone, at most a quarter second late', async () => {
+      const { hub } = instance();
+      const { socket, peer } = fakePeer();
+      hub.join(S, peer, false);
+      hub.reactionsCounted(S, { fire: 1 });
+      await advance(0);
+      assert.deepEqual(types(socket), [['reactions']], 'a quiet chat: at once');
+      hub.seedOffset(S, 0);
+      hub.commentPosted(comment(1));
+      await settle();
+      hub.reactionsCounted(S, { fire: 2 });
+      await advance(1_000);
+      assert.deepEqual(types(socket), [['reactions'], ['comment']]);
+      await advance(250);
+      assert.deepEqual(types(socket), [['reactions'], ['comment'], ['reactions']]);
+      hub.close();
+    });
+  });
 });
