@@ -7,32 +7,24 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from '../src/db/store.js';
 import { RULES_RECHECK_MS } from '../src/live/chat-rules.js';
-import { startApp, type RunningApp } from './support/app.js';
-import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { startPair, type RunningApp, type RunningPair } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { eventually, TestSocket } from './support/ws.js';
 
 describe('chat moderation across two instances', { skip: needsPostgres() ?? needsRedis() }, () => {
-  let database: ThrowawayDatabase;
+  let pair: RunningPair;
   let a: RunningApp;
   let b: RunningApp;
   const sockets: TestSocket[] = [];
 
   before(async () => {
-    database = await createThrowawayDatabase();
-    const env = {
-      REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: `sm-chat-${crypto.randomUUID().slice(0, 8)}:`,
-    };
-    a = await startApp({ store: 'postgres', databaseUrl: database.url, env });
-    b = await startApp({ store: 'postgres', databaseUrl: database.url, env });
+    pair = await startPair('sm-chat');
+    ({ a, b } = pair);
   });
   after(async () => {
     for (const s of sockets) s.close();
-    await a?.close();
-    await b?.close();
-    await database?.drop();
+    await pair?.close();
   });
 
   const watch = async (server: RunningApp, sessionId: string, token: string, since?: number) => {
@@ -157,7 +149,7 @@ describe('chat moderation across two instances', { skip: needsPostgres() ?? need
     const post = (message: string) =>
       call(b.baseUrl, 'POST', `/live/sessions/${id}/comments`, { token: viewer.token, body: { message } });
     assert.equal((await post('hello')).status, 200);
-    const store = await openStore({ databaseUrl: database.url, dataDir: 'memory://' });
+    const store = await openStore({ databaseUrl: pair.databaseUrl, dataDir: 'memory://' });
     try {
       await store.db
         .insertInto('bans')

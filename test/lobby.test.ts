@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { KyselyPlugin } from 'kysely';
 import { openStore, type Store } from '../src/db/store.js';
 import { ApiClient } from '../web/src/client/api.js';
-import { startApp, type RunningApp } from './support/app.js';
-import { createThrowawayDatabase, quickDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { startApp, startPair, type RunningApp, type RunningPair } from './support/app.js';
+import { quickDatabase } from './support/databases.js';
 import { call, goLive } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { jumpingClock } from './support/clock.js';
@@ -182,23 +182,15 @@ describe('the lobby snapshot turned off (LOBBY_SNAPSHOT_MS=0)', () => {
 });
 
 describe('the lobby across instances', { skip: needsPostgres() ?? needsRedis() }, () => {
-  let database: ThrowawayDatabase;
+  let pair: RunningPair;
   let a: RunningApp;
   let b: RunningApp;
   before(async () => {
-    database = await createThrowawayDatabase();
-    const env = {
-      REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: `lobby-${crypto.randomUUID().slice(0, 8)}:`,
-      LOBBY_SNAPSHOT_MS: '1000',
-    };
-    a = await startApp({ store: 'postgres', databaseUrl: database.url, env });
-    b = await startApp({ store: 'postgres', databaseUrl: database.url, env });
+    pair = await startPair('lobby', { env: { LOBBY_SNAPSHOT_MS: '1000' } });
+    ({ a, b } = pair);
   });
   after(async () => {
-    await a?.close();
-    await b?.close();
-    await database?.drop();
+    await pair?.close();
   });
 
   test('a session started or ended on one instance shows at once in the lobby of another', async () => {

@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { POLL_TALLY_MS } from '../src/contract/polls.js';
-import { startApp, type RunningApp } from './support/app.js';
+import { startPair, type RunningApp, type RunningPair } from './support/app.js';
 import { jumpingClock } from './support/clock.js';
-import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { SocketPool, type TestSocket } from './support/ws.js';
@@ -27,26 +26,19 @@ function latest(socket: TestSocket, pollId: string): any {
 const votesOf = (poll: any): number[] => poll.options.map((o: { votes: number }) => o.votes);
 
 describe('polls', { skip: needsPostgres() ?? needsRedis() }, () => {
-  let database: ThrowawayDatabase;
+  let pair: RunningPair;
   let a: RunningApp;
   let b: RunningApp;
   const clock = jumpingClock();
   const sockets = new SocketPool();
 
   before(async () => {
-    database = await createThrowawayDatabase();
-    const env = {
-      REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: `sm-polls-${crypto.randomUUID().slice(0, 8)}:`,
-    };
-    a = await startApp({ store: 'postgres', databaseUrl: database.url, env, deps: { clock } });
-    b = await startApp({ store: 'postgres', databaseUrl: database.url, env, deps: { clock } });
+    pair = await startPair('sm-polls', { deps: { clock } });
+    ({ a, b } = pair);
   });
   after(async () => {
     sockets.closeAll();
-    await a?.close();
-    await b?.close();
-    await database?.drop();
+    await pair?.close();
   });
 
   const watch = async (server: RunningApp, sessionId: string, token: string, query = '') => {

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { REACTIONS_PER_USER_PER_SECOND, REACTIONS_WINDOW_MS } from '../src/contract/reactions.js';
-import { startApp, type RunningApp } from './support/app.js';
-import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { startPair, type RunningApp, type RunningPair } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { SocketPool, type TestSocket } from './support/ws.js';
@@ -33,25 +32,18 @@ function arrivals(socket: TestSocket): number[] {
 }
 
 describe('reactions', { skip: needsPostgres() ?? needsRedis() }, () => {
-  let database: ThrowawayDatabase;
+  let pair: RunningPair;
   let a: RunningApp;
   let b: RunningApp;
   const sockets = new SocketPool();
 
   before(async () => {
-    database = await createThrowawayDatabase();
-    const env = {
-      REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: `sm-reactions-${crypto.randomUUID().slice(0, 8)}:`,
-    };
-    a = await startApp({ store: 'postgres', databaseUrl: database.url, env });
-    b = await startApp({ store: 'postgres', databaseUrl: database.url, env });
+    pair = await startPair('sm-reactions');
+    ({ a, b } = pair);
   });
   after(async () => {
     sockets.closeAll();
-    await a?.close();
-    await b?.close();
-    await database?.drop();
+    await pair?.close();
   });
 
   const watch = async (server: RunningApp, sessionId: string, token: string) => {

@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startApp, type RunningApp } from './support/app.js';
-import { createThrowawayDatabase, type ThrowawayDatabase } from './support/databases.js';
+import { startApp, startPair, type RunningApp, type RunningPair } from './support/app.js';
 import { call, goLive, register } from './support/http.js';
 import { needsPostgres, needsRedis } from './support/services.js';
 import { eventually, TestSocket } from './support/ws.js';
@@ -121,25 +120,17 @@ describe('session stats on one instance', () => {
 });
 
 describe('session stats across two instances', { skip: needsPostgres() ?? needsRedis() }, () => {
-  let database: ThrowawayDatabase;
+  let pair: RunningPair;
   let a: RunningApp;
   let b: RunningApp;
   const sockets: TestSocket[] = [];
   before(async () => {
-    database = await createThrowawayDatabase();
-    const env = {
-      REDIS_URL: process.env.REDIS_URL,
-      REDIS_PREFIX: `stats-${crypto.randomUUID().slice(0, 8)}:`,
-      VIEWER_COUNT_INTERVAL_MS: '20',
-    };
-    a = await startApp({ store: 'postgres', databaseUrl: database.url, env });
-    b = await startApp({ store: 'postgres', databaseUrl: database.url, env });
+    pair = await startPair('stats', { env: { VIEWER_COUNT_INTERVAL_MS: '20' } });
+    ({ a, b } = pair);
   });
   after(async () => {
     for (const s of sockets) s.close();
-    await a?.close();
-    await b?.close();
-    await database?.drop();
+    await pair?.close();
   });
   const watch = async (on: RunningApp, sessionId: string, token: string) => {
     const socket = await TestSocket.open(`${on.wsUrl}/ws/live/${sessionId}?token=${token}`);

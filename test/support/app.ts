@@ -76,3 +76,43 @@ export async function startApp(options: StartOptions = {}): Promise<RunningApp> 
       ]),
   };
 }
+
+/** Two instances of the app on one throwaway PostgreSQL database and one Redis (its own prefix). */
+export interface RunningPair {
+  a: RunningApp;
+  b: RunningApp;
+  /** The database both use (a test that writes behind the API's back opens its own store on it). */
+  databaseUrl: string;
+  /** Closes both apps, then drops the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts two instances as a multi-instance deployment runs them: one PostgreSQL database, one
+ * Redis under a prefix of their own (`prefix` names the suite in it), the same `env` and `deps`.
+ */
+export async function startPair(
+  prefix: string,
+  options: { env?: Record<string, string | undefined>; deps?: AppDeps } = {},
+): Promise<RunningPair> {
+  const database = await createThrowawayDatabase();
+  const env = {
+    REDIS_URL: process.env.REDIS_URL,
+    REDIS_PREFIX: `${prefix}-${crypto.randomUUID().slice(0, 8)}:`,
+    ...options.env,
+  };
+  const start = () => startApp({ store: 'postgres', databaseUrl: database.url, env, deps: options.deps });
+  const started: RunningApp[] = [];
+  const close = async () => {
+    for (const app of started) await app.close();
+    await database.drop();
+  };
+  try {
+    started.push(await start());
+    started.push(await start());
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { a: started[0]!, b: started[1]!, databaseUrl: database.url, close };
+}
