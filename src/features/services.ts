@@ -158,6 +158,7 @@ export async function buildServices(
     close: async () => {
       lifecycle.close();
       await reactions.close();
+      polls.stop();
       await limiter.close();
       if (!deps.backends) await backends.close();
       if (!deps.store) await store.close();

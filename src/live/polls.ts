@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Clock } from '../clock.js';
 import { conflict, DomainError, invalid, notFound, sessionEnded, unauthorized } from '../contract/errors.js';
-import { isSessionId } from '../contract/ids.js';
+import { isSessionId, isUuid } from '../contract/ids.js';
 import type { PollEventMessage } from '../contract/live-protocol.js';
 import { POLL_TALLY_MS, type CreatePoll, type Poll } from '../contract/polls.js';
 import { RecentReads } from '../db/recent-reads.js';
@@ -24,6 +24,12 @@ export interface OpenPoll {
   offset: number;
 }
 
+/**
+ * How long an instance gathers votes before it tells the rooms: a burst of ten thousand votes is
+ * a handful of bus messages, not ten thousand.
+ */
+export const VOTES_ANNOUNCE_MS = 100;
+
 /** Polls of a session one list shows at most. */
 export const MAX_LISTED_POLLS = 100;
 
@@ -45,13 +51,16 @@ type PollRow = {
  * open at a time per session; voted on by signed-in users who are not banned from the vendor's
  * chat, each user's later vote replacing the earlier. Opening and closing take the session's next
  * offsets under its row's lock (the chat log), so `?since=` replays them; a vote is one
- * statement and tells the realtime layer, which reads the tallies again at most once a second
- * per session however many votes arrive. A poll past its `ends_at` is closed by the job queue
+ * statement, and the votes of every VOTES_ANNOUNCE_MS are announced once per session to the
+ * realtime layer, which reads the tallies again at most once a second per session. A poll past its `ends_at` is closed by the job queue
  * (poll-deadlines.ts), on whichever instance is up.
  */
 export class Polls {
   readonly #open: RecentReads<OpenPoll>;
   readonly #openedListeners: ((poll: Poll) => void)[] = [];
+  /** Sessions with votes stored since the last announcement. */
+  readonly #voted = new Set<string>();
+  #announcer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -76,7 +85,8 @@ export class Polls {
     await this.#refuseBlockedTerms(session.vendor_id, question, options);
     const now = this.clock.now();
     const events = await this.db.transaction().execute(async (trx) => {
-      await this.#lockLive(trx, session.id);
+      if (!(await this.#lock(trx, session.id)).is_live)
+        throw sessionEnded('Session has ended; no poll can open');
       const published: PollEventMessage[] = [];
       const open = await this.#openRow(trx, session.id);
       if (open && open.ends_at.getTime() > now)
@@ -109,6 +119,7 @@ export class Polls {
   /** Closes a poll (vendor or moderator); closing a closed one answers it as it is. */
   async close(sessionId: string, pollId: string, actor: Actor): Promise<Poll> {
     const session = await this.#session(sessionId);
+    if (!isUuid(pollId)) throw notFound('Poll not found');
     await requireModerator(
       this.db,
       session.vendor_id,
@@ -116,8 +127,14 @@ export class Polls {
       'only the host or a moderator may close a poll',
     );
     const { poll, events } = await this.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('live_sessions').select('id').where('id', '=', session.id).forUpdate().execute();
-      const row = await this.#pollOf(trx, session.id, pollId).forUpdate().executeTakeFirst();
+      await this.#lock(trx, session.id);
+      const row = await trx
+        .selectFrom('polls')
+        .select(['id', 'status'])
+        .where('session_id', '=', session.id)
+        .where('id', '=', pollId)
+        .forUpdate()
+        .executeTakeFirst();
       if (!row) throw notFound('Poll not found');
       if (row.status === 'closed') return { poll: await this.#read(trx, row.id), events: [] };
       const event = await this.#close(trx, row.id, new Date(this.clock.now()));
@@ -134,12 +151,7 @@ export class Polls {
    */
   async closeDue(job: { id: string; session_id: string; attempts: number }): Promise<void> {
     const events = await this.db.transaction().execute(async (trx) => {
-      await trx
-        .selectFrom('live_sessions')
-        .select('id')
-        .where('id', '=', job.session_id)
-        .forUpdate()
-        .execute();
+      await this.#lock(trx, job.session_id);
       const row = await trx
         .selectFrom('polls')
         .select(['id', 'ends_at'])
@@ -159,7 +171,7 @@ export class Polls {
    * 422 for an option the poll does not have, 403 `banned`, 409 for a closed poll.
    */
   async vote(sessionId: string, pollId: string, userId: UserId, option: number): Promise<void> {
-    if (!isSessionId(sessionId) || !isSessionId(pollId)) throw notFound('Poll not found');
+    if (!isSessionId(sessionId) || !isUuid(pollId)) throw notFound('Poll not found');
     const now = new Date(this.clock.now());
     const stored = await sql<{ poll_id: string }>`
       insert into poll_votes (poll_id, user_id, option, voted_at)
@@ -173,7 +185,21 @@ export class Polls {
       on conflict (poll_id, user_id) do update set option = excluded.option, voted_at = excluded.voted_at
       returning poll_id`.execute(this.db);
     if (stored.rows.length === 0) throw await this.#whyNotStored(sessionId, pollId, userId, option, now);
-    this.events.pollVoted(sessionId);
+    this.#voted.add(sessionId);
+    this.#announcer ??= setTimeout(() => this.#announceVotes(), VOTES_ANNOUNCE_MS);
+  }
+
+  /** Tells the realtime layer of the votes not yet announced (shutdown: before the bus closes). */
+  stop(): void {
+    this.#announceVotes();
+  }
+
+  /** One bus message per session for every vote of the last VOTES_ANNOUNCE_MS. */
+  #announceVotes(): void {
+    clearTimeout(this.#announcer);
+    this.#announcer = undefined;
+    for (const sessionId of this.#voted) this.events.pollVoted(sessionId);
+    this.#voted.clear();
   }
 
   /** The session's polls with their results, newest first (at most MAX_LISTED_POLLS). */
@@ -260,15 +286,17 @@ export class Polls {
     return session;
   }
 
-  /** Takes the session row's lock; 409 once it ended (a poll opens only while it is live). */
-  async #lockLive(trx: Trx, sessionId: string): Promise<void> {
-    const row = await trx
+  /**
+   * Takes the session row's lock (its chat events are numbered after every earlier one) and
+   * says whether it is live.
+   */
+  async #lock(trx: Trx, sessionId: string): Promise<{ is_live: boolean }> {
+    return trx
       .selectFrom('live_sessions')
       .select('is_live')
       .where('id', '=', sessionId)
       .forUpdate()
       .executeTakeFirstOrThrow();
-    if (!row.is_live) throw sessionEnded('Session has ended; no poll can open');
   }
 
   #openRow(trx: Trx, sessionId: string) {
@@ -279,14 +307,6 @@ export class Polls {
       .where('status', '=', 'open')
       .forUpdate()
       .executeTakeFirst();
-  }
-
-  #pollOf(trx: Trx, sessionId: string, pollId: string) {
-    return trx
-      .selectFrom('polls')
-      .select(['id', 'status'])
-      .where('session_id', '=', sessionId)
-      .where('id', '=', isSessionId(pollId) ? pollId : crypto.randomUUID());
   }
 
   /** Blocked terms apply to the question and every option, as to comments. */
