@@ -106,7 +106,6 @@ class Room {
   votesPending = false;
   tallyTimer: NodeJS.Timeout | undefined;
   tallySentAt = 0;
-  dropped = false;
 
   constructor(readonly sessionId: string) {}
 }
@@ -545,19 +544,18 @@ export class LiveHub implements LiveEvents {
     room.tallySentAt = performance.now();
     try {
       const { poll, offset } = await this.options.pollTallies!(room.sessionId);
-      if (room.dropped || !poll || poll.status !== 'open') return;
+      if (this.#rooms.get(room.sessionId) !== room || !poll || poll.status !== 'open') return;
       if (room.deliveredOffset > offset) room.votesPending = true;
       else this.#broadcast(room, Buffer.from(JSON.stringify({ type: 'poll', poll } satisfies PollMessage)));
     } catch (error) {
       this.log.warn({ err: error, session: room.sessionId }, 'could not read the poll tallies');
     } finally {
       room.tallyTimer = undefined;
-      if (room.votesPending && !room.dropped) this.#scheduleTallies(room);
+      if (room.votesPending && this.#rooms.get(room.sessionId) === room) this.#scheduleTallies(room);
     }
   }
 
   #drop(room: Room): void {
-    room.dropped = true;
     if (room.tallyTimer) clearTimeout(room.tallyTimer);
     if (room.reactionsTimer) clearTimeout(room.reactionsTimer);
     if (room.earlyTimer) clearTimeout(room.earlyTimer);
