@@ -5,7 +5,7 @@
  *               metrics/ (the Prometheus registry), jobs/ (the background job queue),
  *               webhooks/ (the outbox and its delivery)
  *   domain      auth/, live/, limits/, agora/, media/, replays/   (base only; never each other)
- *   transports  http/, realtime/                                (domain and base; never each other)
+ *   transports  http/, realtime/, ingest/ (RTMP/SRT)            (domain and base; never each other)
  *   top         features/ (each feature a plugin: its services' routes and hooks; services.ts
  *               builds the service graph), app.ts (lists the features), main.ts (process)
  *
@@ -13,7 +13,7 @@
  * and nothing anywhere is part of an import cycle. The web app may import src/contract/ only.
  */
 const DOMAIN = '^src/(auth|live|limits|agora|media|replays)/';
-const TRANSPORT = '^src/(http|realtime)/';
+const TRANSPORT = '^src/(http|realtime|ingest)/';
 const TOP = '^src/((app|main)\\.ts$|features/)';
 const BASE = '^src/(contract/|db/|metrics/|jobs/|webhooks/|config(-reader)?\\.ts$|clock\\.ts$|redis\\.ts$)';
 
@@ -62,7 +62,7 @@ module.exports = {
       name: 'transports-do-not-import-each-other',
       comment: 'http/ and realtime/ are siblings: share through the domain or the base, wire in features/.',
       severity: 'error',
-      from: { path: '^src/(http|realtime)/' },
+      from: { path: '^src/(http|realtime|ingest)/' },
       to: { path: TRANSPORT, pathNot: '^src/$1/' },
     },
     {

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { accounts } from './features/accounts.js';
 import { agora } from './features/agora.js';
+import { ingest } from './features/ingest.js';
 import { live } from './features/live.js';
 import { media } from './features/media.js';
 import { metrics } from './features/metrics.js';
@@ -59,6 +60,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(platform, services);
   await app.register(replays, services);
+  await app.register(ingest, services);
   await app.register(media, services);
   await app.register(live, services);
   await app.register(polls, services);

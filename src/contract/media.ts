@@ -101,3 +101,8 @@ export const SDP_TYPE = 'application/sdp';
 export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
 /** The largest SDP or SDP fragment body accepted. */
 export const MAX_SDP_BYTES = 64 * 1024;
+
+/** `GET /live/sessions/{id}/thumbnail`: `v` only makes each picture its own URL for caches. */
+export const ThumbnailQuery = Type.Object({
+  v: Type.Optional(Type.String({ maxLength: 32, description: 'the version `thumbnail_url` names' })),
+});

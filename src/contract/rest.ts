@@ -85,6 +85,10 @@ export const SessionSchema = Type.Object({
     ],
     { description: 'null while live; once ended, its replay (GET /live/sessions/{id}/replay; additive)' },
   ),
+  thumbnail_url: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'the newest picture of the stream (GET /live/sessions/{id}/thumbnail, JPEG; the query names its version), kept after the end as the replay poster; null before there is one (additive)',
+  }),
 });
 /** A live session as the API shows it. */
 export type LiveSession = Static<typeof SessionSchema>;

@@ -32,6 +32,8 @@ export interface LiveSessionsTable {
   pinned_comment_id: string | null;
   /** Record for a replay: the vendor's choice at creation; null follows RECORDINGS (migration 006). */
   record: boolean | null;
+  /** When the session's newest thumbnail was taken (migration 010); null: none yet. */
+  thumbnail_at: Date | null;
 }
 
 export interface CommentsTable {
@@ -214,6 +216,13 @@ export interface ReplaysTable {
   ready_at: Date | null;
 }
 
+export interface SessionThumbnailsTable {
+  session_id: string;
+  /** A JPEG about 480 px wide. */
+  jpeg: Buffer;
+  taken_at: Date;
+}
+
 export interface Database {
   users: UsersTable;
   live_sessions: LiveSessionsTable;
@@ -233,4 +242,5 @@ export interface Database {
   stream_keys: StreamKeysTable;
   media_rooms: MediaRoomsTable;
   replays: ReplaysTable;
+  session_thumbnails: SessionThumbnailsTable;
 }

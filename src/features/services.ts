@@ -23,6 +23,7 @@ import { Views } from '../live/views.js';
 import { Reactions, REACTIONS_FLUSH_MS } from '../live/reactions.js';
 import type { MediaState } from '../contract/media.js';
 import { Media } from '../media/media.js';
+import { Thumbnails } from '../media/thumbnails.js';
 import { StreamKeys } from '../media/stream-keys.js';
 import { Metrics } from '../metrics/metrics.js';
 import { createBackends, type RealtimeBackends } from '../realtime/backends.js';
@@ -71,6 +72,7 @@ export interface Services {
   moderation: Moderation;
   media: Media;
   streamKeys: StreamKeys;
+  thumbnails: Thumbnails;
   replays: Replays;
   /** Closes what was created here (a passed-in store or backends stay open: their owner closes them). */
   close(): Promise<void>;
@@ -154,6 +156,7 @@ export async function buildServices(
     moderation,
     media,
     streamKeys: new StreamKeys(store.db, clock),
+    thumbnails: new Thumbnails(store.db, clock),
     replays,
     close: async () => {
       lifecycle.close();

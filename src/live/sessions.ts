@@ -36,6 +36,7 @@ export interface SessionFacts {
   ended_at: Date | null;
   vendor_id: UserId;
   vendor_name: string;
+  thumbnail_at: Date | null;
 }
 
 /** A session's facts and its chat's state, as a socket opens (realtime admission reads these). */
@@ -150,6 +151,14 @@ export class Sessions {
     const session = await this.#factsOf(id);
     if (!session) throw notFound('Session not found');
     if (!session.is_live) throw sessionEnded('Session has ended');
+  }
+
+  /**
+   * The vendor's newest live session, or a new one titled `title`: where an encoder with a stream
+   * key (WHIP, RTMP, SRT) publishes.
+   */
+  async liveOrStart(vendorId: UserId, title: string): Promise<string> {
+    return (await this.liveOf(vendorId)) ?? (await this.create(vendorId, title)).session_id;
   }
 
   /** The id of the vendor's newest live session, if any (WHIP with a stream key publishes to it). */
@@ -346,6 +355,7 @@ export class Sessions {
         's.ended_at',
         's.vendor_id',
         'u.name as vendor_name',
+        's.thumbnail_at',
       ]);
   }
 
@@ -389,6 +399,9 @@ export class Sessions {
       live_duration_seconds: Math.max(0, Math.floor((end - facts.started_at.getTime()) / 1000)),
       stats: null,
       replay_status: null,
+      thumbnail_url: facts.thumbnail_at
+        ? `/live/sessions/${facts.id}/thumbnail?v=${facts.thumbnail_at.getTime()}`
+        : null,
     };
   }
 }

@@ -15,6 +15,8 @@ class Publisher extends MediaResource {
   offer = '';
   live = false;
   timer: NodeJS.Timeout | undefined;
+  /** Told once when this publisher stops being the session's, for whatever reason. */
+  onGone: (() => void) | undefined;
 
   constructor(
     sessionId: string,
@@ -54,8 +56,11 @@ export class Publishers {
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  /** Publishes `offer` to the session's room and returns Janus's answer. Replaces older publishers. */
-  async publish(sessionId: string, userId: UserId, offer: string): Promise<Published> {
+  /**
+   * Publishes `offer` to the session's room and returns Janus's answer. Replaces older publishers.
+   * `onGone` hears once when this publisher goes (stopped, replaced, lost, or the session ended).
+   */
+  async publish(sessionId: string, userId: UserId, offer: string, onGone?: () => void): Promise<Published> {
     const sdp = checkSessionDescription(offer, 'offer');
     const room = await this.rooms.ensure(sessionId);
     const handle = await this.pool.session(room.server).attach(VideoRoomPlugin);
@@ -78,6 +83,7 @@ export class Publishers {
       throw badSdp(`The media server refused the offer: ${janusReason(error)}`);
     }
     publisher.offer = sdp;
+    publisher.onGone = onGone;
     this.#watch(publisher);
     this.#table.add(publisher);
     await this.rooms.publisherJoined(sessionId, feed);
@@ -193,7 +199,7 @@ export class Publishers {
   #drop(publisher: Publisher): void {
     clearTimeout(publisher.timer);
     this.#table.remove(publisher);
-    publisher.close();
+    if (publisher.close()) publisher.onGone?.();
   }
 
   /** Kicks every other publisher of the room, on whichever instance it was created. */

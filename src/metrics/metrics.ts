@@ -80,6 +80,8 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly busReconnects: Counter;
   readonly webhookAttempts: Counter<'type' | 'outcome'>;
+  /** Encoder streams over RTMP or SRT, by what the ingest did with their video. */
+  readonly ingestStreams: Counter<'protocol' | 'video'>;
   #sources: MetricSources | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -203,6 +205,12 @@ export class Metrics {
     this.busReconnects = new Counter({
       name: 'streammeon_bus_reconnects_total',
       help: 'Times the Redis connections became ready again after losing Redis',
+      registers,
+    });
+    this.ingestStreams = new Counter({
+      name: 'streammeon_ingest_streams_total',
+      help: 'RTMP and SRT streams accepted, by protocol and what became of their video (copy, transcode, refused)',
+      labelNames: ['protocol', 'video'],
       registers,
     });
     this.webhookAttempts = new Counter({

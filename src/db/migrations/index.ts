@@ -8,6 +8,7 @@ import * as replays from './006-replays.js';
 import * as chatRulesVersion from './007-chat-rules-version.js';
 import * as reactions from './008-reactions.js';
 import * as polls from './009-polls.js';
+import * as thumbnails from './010-thumbnails.js';
 
 /**
  * The migrations in order. Listed in code rather than read from a folder so that the compiled
@@ -25,6 +26,7 @@ export const migrations: MigrationProvider = {
       '007-chat-rules-version': chatRulesVersion,
       '008-reactions': reactions,
       '009-polls': polls,
+      '010-thumbnails': thumbnails,
     };
   },
 };

@@ -105,8 +105,7 @@ export const mediaRoutes: FastifyPluginAsync<MediaRoutesOptions> = async (fastif
       const { text } = textBody(request, SDP_TYPE);
       const { userId, title } = publisherOf(request);
       media.sfu();
-      const sessionId =
-        (await sessions.liveOf(userId)) ?? (await sessions.create(userId, title ?? 'Live')).session_id;
+      const sessionId = await sessions.liveOrStart(userId, title ?? 'Live');
       return publish(reply, sessionId, userId, text);
     },
   );

@@ -16,6 +16,7 @@ const facts = (id: string, is_live = true): Facts => ({
   ended_at: null,
   vendor_id: 'vendor',
   vendor_name: 'Vendor',
+  thumbnail_at: null,
   chat: { pinned: null, slow_mode_seconds: 0, offset: 0 },
 });
 

@@ -14,5 +14,6 @@ export function endedSession(sessionId: string): LiveSession {
     live_duration_seconds: 60,
     stats: null,
     replay_status: 'none',
+    thumbnail_url: null,
   };
 }
