@@ -153,6 +153,11 @@ export class ApiClient {
     return this.request('DELETE', `/live/sessions/${encodeURIComponent(id)}/replay`);
   }
 
+  /** The session's picture (public, as the lobby is), absolute; null before there is one. */
+  thumbnailUrl(session: LiveSession): string | null {
+    return session.thumbnail_url ? new URL(session.thumbnail_url, this.baseUrl).toString() : null;
+  }
+
   /**
    * The replay's media as a `<video>` can fetch it: absolute, with the access token in the query,
    * since a media element cannot send an Authorization header (Range requests then seek natively).

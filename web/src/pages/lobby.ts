@@ -6,6 +6,7 @@ import { h, svg } from '../ui/dom.js';
 import { formatCount, formatDuration, hueOf, initials, secondsSince } from '../ui/format.js';
 import { icons } from '../ui/icons.js';
 import { replaysSection } from '../ui/replays-section.js';
+import { sessionPicture } from '../ui/session-picture.js';
 
 const REFRESH_MS = 5000;
 
@@ -68,6 +69,8 @@ export function lobbyPage(ctx: AppContext): Page {
     const thumb = h(
       'div',
       { class: 'session-thumb' },
+      avatar,
+      sessionPicture(ctx.api().thumbnailUrl(session)),
       h('span', { class: 'live-badge' }, 'LIVE'),
       h(
         'span',
@@ -75,7 +78,6 @@ export function lobbyPage(ctx: AppContext): Page {
         svg(icons.users, 14),
         h('span', { testid: 'session-viewers' }, formatCount(session.viewer_count)),
       ),
-      avatar,
     );
     const hue = String(hueOf(session.vendor.name));
     thumb.style.setProperty('--hue', hue);

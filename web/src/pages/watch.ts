@@ -344,6 +344,9 @@ export function watchPage(ctx: AppContext, sessionId: string): Page {
     video.controls = true;
     video.autoplay = false;
     video.preload = 'metadata';
+    // The stream's last picture stands in until the replay plays.
+    const poster = session ? api.thumbnailUrl(session) : null;
+    if (poster) video.poster = poster;
     video.src = source;
     panel.follow(video);
     video.addEventListener('error', () => {

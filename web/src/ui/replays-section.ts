@@ -4,6 +4,7 @@ import type { ReplayPage } from '../client/types.js';
 import { h, svg } from './dom.js';
 import { formatDuration, formatTime, hueOf, initials } from './format.js';
 import { icons } from './icons.js';
+import { sessionPicture } from './session-picture.js';
 
 const PAGE_SIZE = 20;
 
@@ -42,7 +43,7 @@ export function replaysSection(api: ApiClient): { element: HTMLElement; dispose(
       if (disposed) return;
       const fresh = page.items.filter((item) => !shown.has(item.session.session_id));
       fresh.forEach((item) => shown.add(item.session.session_id));
-      list.append(...fresh.map(card));
+      list.append(...fresh.map((item) => card(item, api)));
       cursor = page.next_cursor;
       status.textContent = '';
       status.classList.remove('form-error');
@@ -68,7 +69,7 @@ export function replaysSection(api: ApiClient): { element: HTMLElement; dispose(
   };
 }
 
-function card({ session, replay }: ReplayItem): HTMLLIElement {
+function card({ session, replay }: ReplayItem, api: ApiClient): HTMLLIElement {
   const avatar = h(
     'span',
     { class: 'avatar avatar-lg', 'aria-hidden': 'true' },
@@ -78,9 +79,10 @@ function card({ session, replay }: ReplayItem): HTMLLIElement {
   const thumb = h(
     'div',
     { class: 'session-thumb' },
+    avatar,
+    sessionPicture(api.thumbnailUrl(session)),
     h('span', { class: 'replay-badge' }, 'REPLAY'),
     h('span', { class: 'thumb-count', testid: 'replay-duration' }, formatDuration(seconds)),
-    avatar,
   );
   const hue = String(hueOf(session.vendor.name));
   thumb.style.setProperty('--hue', hue);
