@@ -68,14 +68,12 @@ export interface RecordingConfig {
   leaseSeconds: number;
 }
 
-/** Encoders that speak RTMP(S) or SRT instead of WHIP (docs/media.md). Off unless a port is set. */
+/** Encoders that speak RTMP(S) instead of WHIP (docs/media.md). Off unless RTMP_PORT is set. */
 export interface IngestConfig {
   /** RTMP_PORT: `rtmp://host:<port>/live/<stream key>`; undefined: no RTMP. */
   rtmpPort: number | undefined;
   /** RTMP_TLS_CERT and RTMP_TLS_KEY (PEM files): the RTMP port speaks RTMPS. */
   rtmpTls: { cert: string; key: string } | undefined;
-  /** SRT_PORT: `srt://host:<port>?streamid=<stream key>`; undefined: no SRT. */
-  srtPort: number | undefined;
   /** The FFmpeg that converts what encoders send into what browsers play (FFMPEG_PATH). */
   ffmpeg: string;
   /** The Python 3 with GStreamer's bindings that publishes it to Janus (PYTHON_PATH). */
@@ -234,21 +232,17 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
-/** RTMP_PORT / SRT_PORT need Janus (ingest publishes into a VideoRoom); RTMPS needs both files. */
+/** RTMP_PORT needs Janus (ingest publishes into a VideoRoom); RTMPS needs both files. */
 function readIngest(read: EnvReader, env: Env, sfu: boolean): IngestConfig {
   // Set means on; 0 listens on any free port (tests).
-  const port = (name: string) => (env[name] ? read.int(name, 0, 0, 65535) : undefined);
-  const rtmpPort = port('RTMP_PORT');
-  const srtPort = port('SRT_PORT');
-  if ((rtmpPort !== undefined || srtPort !== undefined) && !sfu)
-    read.problem('RTMP_PORT and SRT_PORT need JANUS_URL (or JANUS_URLS)');
+  const rtmpPort = env.RTMP_PORT ? read.int('RTMP_PORT', 0, 0, 65535) : undefined;
+  if (rtmpPort !== undefined && !sfu) read.problem('RTMP_PORT needs JANUS_URL (or JANUS_URLS)');
   const cert = env.RTMP_TLS_CERT || undefined;
   const key = env.RTMP_TLS_KEY || undefined;
   if (!cert !== !key) read.problem('RTMP_TLS_CERT and RTMP_TLS_KEY go together (PEM files)');
   return {
     rtmpPort,
     rtmpTls: cert && key ? { cert, key } : undefined,
-    srtPort,
     ffmpeg: env.FFMPEG_PATH || 'ffmpeg',
     python: env.PYTHON_PATH || '/usr/bin/python3',
   };

@@ -157,6 +157,21 @@ describe('loadConfig', () => {
     assert.match(error.message, /WEBHOOK_URLS .*\(got "ftp:\/\/bad"\)/);
   });
 
+  test('RTMP_PORT needs Janus, and RTMPS needs both its certificate and its key', () => {
+    assert.match(configError({ ...BASE, RTMP_PORT: '1935' }).message, /^RTMP_PORT needs JANUS_URL/);
+    const halfTls = configError({
+      ...BASE,
+      JANUS_URL: 'ws://janus:8188',
+      RTMP_PORT: '1935',
+      RTMP_TLS_CERT: 'c.pem',
+    });
+    assert.match(halfTls.message, /^RTMP_TLS_CERT and RTMP_TLS_KEY go together/);
+    const ingest = loadConfig({ ...BASE, JANUS_URL: 'ws://janus:8188', RTMP_PORT: '1935' }).media.ingest;
+    assert.equal(ingest.rtmpPort, 1935);
+    assert.equal(ingest.rtmpTls, undefined);
+    assert.equal(loadConfig(BASE).media.ingest.rtmpPort, undefined, 'off unless set');
+  });
+
   test('without JWT_SECRET outside production, a made-up secret is kept in DATA_DIR and read on the next start', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'streammeon-config-'));
     try {

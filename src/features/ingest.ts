@@ -7,7 +7,7 @@ import type { Services } from './services.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Encoders over RTMP (and SRT): the port bound once ready (RTMP_PORT=0 picks one), for tests. */
+    /** Encoders over RTMP: the port bound once ready (RTMP_PORT=0 picks one), for tests. */
     ingest: { ingests: Ingests | undefined; rtmpPort: number | undefined };
   }
 }

@@ -22,7 +22,7 @@ export interface IngestServices {
 
 /** Where an ingest's bytes come from, as it may end it. */
 export interface IngestSource {
-  /** `rtmp` or `srt`, for the log. */
+  /** `rtmp`, for the log and the metric. */
   readonly protocol: string;
   readonly remote: string;
   /** The container the bytes are in, as FFmpeg names it. */
@@ -37,7 +37,7 @@ const MAX_PLANNING_BYTES = 8 * 1024 * 1024;
 const PLAN_WITHIN_MS = 6_000;
 
 /**
- * Encoders that publish with a stream key over RTMP or SRT: each accepted connection becomes an
+ * Encoders that publish with a stream key (RTMP today): each accepted connection becomes an
  * Ingest, which publishes into the key owner's live session (or starts one, as WHIP with a key
  * does) through the same Publishers as WHIP, so one publisher per session, the media states,
  * recording and replays are the same whichever way the vendor goes live.

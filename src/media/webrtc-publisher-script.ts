@@ -1,5 +1,5 @@
 /**
- * The WebRTC side of an RTMP or SRT ingest, run as `python3 -c WEBRTC_PUBLISHER <audio|noaudio>`:
+ * The WebRTC side of an RTMP ingest, run as `python3 -c WEBRTC_PUBLISHER <audio|noaudio>`:
  * GStreamer's webrtcbin (libnice ICE, DTLS-SRTP) sends the H.264 and Opus that FFmpeg writes as
  * MPEG-TS on its stdin. Node does the signaling, in JSON lines: the script writes `{"offer": sdp}`
  * (every candidate gathered, sendonly) on stdout once both streams have caps, reads `{"answer":

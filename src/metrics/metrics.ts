@@ -80,7 +80,7 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly busReconnects: Counter;
   readonly webhookAttempts: Counter<'type' | 'outcome'>;
-  /** Encoder streams over RTMP or SRT, by what the ingest did with their video. */
+  /** Encoder streams over RTMP, by what the ingest did with their video. */
   readonly ingestStreams: Counter<'protocol' | 'video'>;
   #sources: MetricSources | undefined;
 
@@ -209,7 +209,7 @@ export class Metrics {
     });
     this.ingestStreams = new Counter({
       name: 'streammeon_ingest_streams_total',
-      help: 'RTMP and SRT streams accepted, by protocol and what became of their video (copy, transcode, refused)',
+      help: 'Encoder streams accepted (RTMP), by protocol and what became of their video (copy, transcode, refused)',
       labelNames: ['protocol', 'video'],
       registers,
     });
