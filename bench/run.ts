@@ -5,6 +5,8 @@
  * figures beside the ref's.
  * `npm run bench -- --only=media`: video through Janus and over the mesh (workloads/media.ts), opt-in
  * only (never in the default or --quick run); it writes bench/MEDIA.md and bench/charts/media-*.svg.
+ * `npm run bench -- --only=ingest`: RTMP ingest, passthrough against transcoding (workloads/ingest.ts),
+ * opt-in as media; it writes bench/INGEST.md.
  *
  * Runs every workload against our server and the baselines, one target at a time (they share
  * the machine's cores with the generators), then writes results.json, the SVG charts and
@@ -85,6 +87,17 @@ async function main(): Promise<number> {
     const media = await runMedia(plan, (line) => console.log(line), measuredCommit());
     if (media.errors.length) console.error(`bench: media errors:\n${media.errors.join('\n')}`);
     if (!selected.length) return media.errors.length ? 1 : 0;
+  }
+  if (only?.includes('ingest')) {
+    // Opt-in, as media: root, Janus, Chromium, FFmpeg and GStreamer.
+    const { runIngest } = await import('./workloads/ingest.js');
+    const ingest = await runIngest({
+      quick: plan.quick,
+      log: (line) => console.log(line),
+      commit: measuredCommit(),
+    });
+    if (ingest.errors.length) console.error(`bench: ingest errors:\n${ingest.errors.join('\n')}`);
+    if (!selected.length) return ingest.errors.length ? 1 : 0;
   }
   // Whatever happens, the orchestrator does not outlive its plan (children have their own lifelines).
   setTimeout(() => {

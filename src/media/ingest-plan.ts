@@ -8,7 +8,8 @@
  * frame soon after joining. All of it shows in the packets, before any decoding: the profile in
  * the AVC sequence header, a composition time offset (pts ≠ dts) on some frame where B-frames
  * reorder, and the key frame interval between the first two key frames. So the plan waits for the
- * second key frame (or WINDOW_MS of media) and decides; audio is always made Opus (WebRTC's codec).
+ * second key frame (or WINDOW_MS of media) and decides, unless the stream shows early that it must
+ * be transcoded; audio is always made Opus (WebRTC's codec).
  */
 
 /** The facts of one packet the plan looks at. */
@@ -37,6 +38,8 @@ export const H264_BASELINE = 66;
 export const MAX_PASSTHROUGH_KEY_INTERVAL_MS = 2_000;
 /** How much media the plan looks at before deciding without a second key frame. */
 export const WINDOW_MS = 3_000;
+/** Audio starts this close to video, or there is none (decided early, the plan waits this long). */
+const AUDIO_WITHIN_MS = 500;
 
 /** Reads packets until it can decide; then `plan` is set and later packets change nothing. */
 export class IngestPlanner {
@@ -60,8 +63,20 @@ export class IngestPlanner {
       if (packet.profile !== undefined) this.#profile = packet.profile;
       if (packet.keyframe) this.#keyframes.push(packet.dtsMs);
     }
-    if (this.#keyframes.length >= 2 || packet.dtsMs - this.#firstDts >= WINDOW_MS) this.plan = this.decide();
+    const elapsed = packet.dtsMs - this.#firstDts;
+    // A stream that must be transcoded says so early (its sequence header, its first B-frame):
+    // only whether audio comes is still worth waiting for.
+    const known = this.#keyframes.length >= 2 || elapsed >= WINDOW_MS;
+    const early =
+      this.#mustTranscode() && this.#keyframes.length > 0 && (this.#audio || elapsed >= AUDIO_WITHIN_MS);
+    if (known || early) this.plan = this.decide();
     return this.plan;
+  }
+
+  #mustTranscode(): boolean {
+    if (this.#videoCodec === undefined) return false;
+    if (this.#videoCodec !== FLV_H264 || this.#reordered) return true;
+    return this.#profile !== undefined && this.#profile !== H264_BASELINE;
   }
 
   /** The plan from what was seen so far (also when the encoder stops sending before the window). */

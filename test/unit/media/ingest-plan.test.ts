@@ -58,10 +58,17 @@ describe('IngestPlanner', () => {
     assert.match('reason' in plan ? plan.reason : '', /B-frames/);
   });
 
-  test('High profile makes it transcode, even without B-frames', () => {
-    const { plan } = planOf(stream({ keyEveryMs: 1_000, profile: 100 }));
+  test('High profile makes it transcode, even without B-frames, decided at the first key frame', () => {
+    const { plan, seen } = planOf(stream({ keyEveryMs: 2_000, profile: 100 }));
     assert.equal('video' in plan && plan.video, 'transcode');
     assert.match('reason' in plan ? plan.reason : '', /profile 100/);
+    assert.ok(seen <= 3, `no waiting for a second key frame (${seen} packets)`);
+  });
+
+  test('without audio by then, an early decision waits half a second for it, then goes without', () => {
+    const { plan, seen } = planOf(stream({ keyEveryMs: 2_000, profile: 100, audio: false }));
+    assert.equal('audio' in plan && plan.audio, false);
+    assert.ok(seen > 10 && seen < 30, `about half a second of video (${seen} packets)`);
   });
 
   test('key frames further apart than 2 s make it transcode, decided within the 3 s window', () => {
