@@ -102,6 +102,13 @@ export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
 /** The largest SDP or SDP fragment body accepted. */
 export const MAX_SDP_BYTES = 64 * 1024;
 
+/** A live stream's picture is taken this often (ingest) or sent this often (the studio). */
+export const THUMBNAIL_EVERY_S = 10;
+/** Thumbnails' width in pixels (the height keeps the aspect ratio). */
+export const THUMBNAIL_WIDTH = 480;
+/** The largest picture `PUT /live/sessions/{id}/thumbnail` takes. */
+export const THUMBNAIL_MAX_BYTES = 256 * 1024;
+
 /** `GET /live/sessions/{id}/thumbnail`: `v` only makes each picture its own URL for caches. */
 export const ThumbnailQuery = Type.Object({
   v: Type.Optional(Type.String({ maxLength: 32, description: 'the version `thumbnail_url` names' })),

@@ -17,8 +17,8 @@ declare module 'fastify' {
  * when RTMP_PORT is set, and every session's thumbnail (GET /live/sessions/{id}/thumbnail).
  */
 export const ingest = fp<Services>(async (app, services) => {
-  const { config, media, sessions, streamKeys, thumbnails, metrics } = services;
-  await app.register(thumbnailRoutes, { thumbnails });
+  const { config, media, sessions, streamKeys, thumbnails, metrics, routeAuth } = services;
+  await app.register(thumbnailRoutes, { thumbnails, sessions, auth: routeAuth });
   const settings = config.media.ingest;
   const state: FastifyInstance['ingest'] = { ingests: undefined, rtmpPort: undefined };
   app.decorate('ingest', state);

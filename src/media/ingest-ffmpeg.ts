@@ -1,9 +1,5 @@
+import { THUMBNAIL_EVERY_S, THUMBNAIL_WIDTH } from '../contract/media.js';
 import type { IngestPlan } from './ingest-plan.js';
-
-/** A thumbnail every this many seconds of media: the picture is never older than twice that. */
-export const THUMBNAIL_EVERY_S = 10;
-/** Thumbnails' width in pixels (the height keeps the aspect ratio). */
-export const THUMBNAIL_WIDTH = 480;
 
 /** Transcoded video: the widest it gets, and its bitrate cap. */
 const MAX_WIDTH = 1280;

@@ -3,6 +3,9 @@ import type { Clock } from '../clock.js';
 import { isSessionId } from '../contract/ids.js';
 import type { Database } from '../db/schema.js';
 
+/** Pictures closer together than this are not kept (they would only cost writes). */
+const MIN_INTERVAL_MS = 2_000;
+
 /** A session's newest picture. */
 export interface Thumbnail {
   jpeg: Buffer;
@@ -22,23 +25,29 @@ export class Thumbnails {
     private readonly clock: Clock,
   ) {}
 
-  /** Keeps `jpeg` as the session's picture, if the session is still live (else nothing). */
-  async save(sessionId: string, jpeg: Buffer): Promise<void> {
+  /**
+   * Keeps `jpeg` as the session's picture if the session is still live and its last picture is at
+   * least MIN_INTERVAL_MS old (a client sending faster writes nothing more). Says whether it kept it.
+   */
+  async save(sessionId: string, jpeg: Buffer): Promise<boolean> {
     const takenAt = new Date(this.clock.now());
-    await this.db.transaction().execute(async (trx) => {
+    const due = new Date(takenAt.getTime() - MIN_INTERVAL_MS);
+    return this.db.transaction().execute(async (trx) => {
       const live = await trx
         .updateTable('live_sessions')
         .set({ thumbnail_at: takenAt })
         .where('id', '=', sessionId)
         .where('is_live', '=', true)
+        .where((eb) => eb.or([eb('thumbnail_at', 'is', null), eb('thumbnail_at', '<=', due)]))
         .returning('id')
         .executeTakeFirst();
-      if (!live) return;
+      if (!live) return false;
       await trx
         .insertInto('session_thumbnails')
         .values({ session_id: sessionId, jpeg, taken_at: takenAt })
         .onConflict((oc) => oc.column('session_id').doUpdateSet({ jpeg, taken_at: takenAt }))
         .execute();
+      return true;
     });
   }
 

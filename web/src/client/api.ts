@@ -153,6 +153,16 @@ export class ApiClient {
     return this.request('DELETE', `/live/sessions/${encodeURIComponent(id)}/replay`);
   }
 
+  /** Sends the studio's picture of its stream (JPEG); the server keeps at most one per 2 s. */
+  async putThumbnail(sessionId: string, jpeg: Blob): Promise<void> {
+    const response = await fetch(`${this.baseUrl}/live/sessions/${encodeURIComponent(sessionId)}/thumbnail`, {
+      method: 'PUT',
+      headers: { 'content-type': 'image/jpeg', ...this.authHeader() },
+      body: jpeg,
+    });
+    if (!response.ok) throw this.failure(response, await response.text());
+  }
+
   /** The session's picture (public, as the lobby is), absolute; null before there is one. */
   thumbnailUrl(session: LiveSession): string | null {
     return session.thumbnail_url ? new URL(session.thumbnail_url, this.baseUrl).toString() : null;

@@ -9,6 +9,7 @@ import type { SocketStatus } from '../client/reconnecting-socket.js';
 import { SignalChannel } from '../client/signal-channel.js';
 import type { AppConfig, LiveSession } from '../client/types.js';
 import { WhipPublisher, type PublishState } from '../client/whip.js';
+import { ThumbnailSender } from '../client/thumbnail-sender.js';
 import type { AppContext, Page } from '../context.js';
 import { chatActions } from '../ui/chat-actions.js';
 import { ChatRulesCard } from '../ui/chat-rules-card.js';
@@ -54,6 +55,7 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   let signal: SignalChannel | null = null;
   let broadcaster: Broadcaster | null = null;
   let publisher: WhipPublisher | null = null;
+  let thumbnails: ThumbnailSender | null = null;
   let chat: CommentsPanel | null = null;
   let pollCard: PollCard | null = null;
   let viewsTotal = 0;
@@ -293,6 +295,10 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
     pollCard = new PollCard(api, current.session_id, true);
     side.replaceChildren(pollCard.element, panel.element);
     rules.setSession(current.session_id);
+    thumbnails?.stop();
+    thumbnails = new ThumbnailSender(api, current.session_id, video, () =>
+      Boolean(camera?.getVideoTracks()[0]?.enabled),
+    );
 
     live = new LiveChannel(api, current.session_id, {
       ...panel.chatEvents(),
@@ -467,6 +473,8 @@ export function studioPage(ctx: AppContext, resumeId?: string): Page {
   }
 
   function stopStreaming(): void {
+    thumbnails?.stop();
+    thumbnails = null;
     broadcaster?.stop();
     broadcaster = null;
     void publisher?.stop();
