@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { isJpeg } from '../src/media/mpjpeg-reader.js';
 import type { RunningApp } from './support/app.js';
 import { needsGstreamer } from './support/gstreamer.js';
-import { call, register } from './support/http.js';
+import { call, register, replayReady } from './support/http.js';
 import { playFromPage } from './support/media-clients.js';
 import { needsMedia } from './support/media-net.js';
 import { startMediaStack, type MediaStack } from './support/media-stack.js';
@@ -252,16 +252,7 @@ describe('RTMP ingest with stream keys', { skip }, () => {
       await socket.waitFor((m) => m.type === 'media' && m.state === 'stopped', 10_000);
       await eventually(() => ingestProcesses().length === 0, 'no ingest process is left', 10_000);
       await call(server.baseUrl, 'POST', `/live/sessions/${sessionId}/end`, { token: vendor.token });
-      let replay: any;
-      await eventually(
-        async () => {
-          replay = (await call(server.baseUrl, 'GET', `/live/sessions/${sessionId}/replay`)).body;
-          if (replay?.status === 'failed') throw new Error(`the replay failed: ${replay.error}`);
-          return replay?.status === 'ready';
-        },
-        'the replay is ready',
-        60_000,
-      );
+      const replay = await replayReady(server.baseUrl, sessionId);
       assert.equal(replay.content_type, 'video/mp4');
       const ended = await call(server.baseUrl, 'GET', `/live/sessions/${sessionId}`);
       assert.ok(ended.body.thumbnail_url, 'the ended session keeps its last thumbnail as a poster');

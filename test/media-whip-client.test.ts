@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { RunningApp } from './support/app.js';
-import { call, register } from './support/http.js';
+import { call, register, replayReady } from './support/http.js';
 import { JanusProbe, playFromPage } from './support/media-clients.js';
 import { needsGstreamer, PYTHON } from './support/gstreamer.js';
 import { needsMedia, type JanusProcess } from './support/media-net.js';
@@ -226,18 +226,9 @@ describe('a GStreamer (webrtcbin) WHIP client publishing with a stream key', { s
 
       // The recorded session becomes a replay in the container its codec plays in.
       await call(server.baseUrl, 'POST', `/live/sessions/${sessionId}/end`, { token: vendor.token });
-      let replay: { status: string; url: string; content_type: string; error: string | null } | undefined;
-      await eventually(
-        async () => {
-          replay = (await call(server.baseUrl, 'GET', `/live/sessions/${sessionId}/replay`)).body;
-          if (replay?.status === 'failed') throw new Error(`the replay failed: ${replay.error}`);
-          return replay?.status === 'ready';
-        },
-        'the replay is ready',
-        60_000,
-      );
-      assert.equal(replay?.content_type, codec === 'h264' ? 'video/mp4' : 'video/webm');
-      const media = await fetch(`${server.baseUrl}${replay?.url}`, {
+      const replay = await replayReady(server.baseUrl, sessionId);
+      assert.equal(replay.content_type, codec === 'h264' ? 'video/mp4' : 'video/webm');
+      const media = await fetch(`${server.baseUrl}${replay.url}`, {
         headers: { authorization: `Bearer ${vendor.token}` },
       });
       assert.equal(media.status, 200);

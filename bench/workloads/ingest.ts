@@ -21,6 +21,7 @@ import type { Page } from 'playwright-core';
 import { cpuPercent, loadAverage, sampleProc, sleep } from '../lib/proc.js';
 // Test support, imported on purpose: the bench and the tests set up the same Janus and namespace.
 import { call, register } from '../../test/support/http.js';
+import { playFromPage } from '../../test/support/media-clients.js';
 import { startMediaStack, type MediaStack } from '../../test/support/media-stack.js';
 import { TestSocket } from '../../test/support/ws.js';
 
@@ -89,8 +90,10 @@ async function measure(stack: MediaStack, page: Page, path: Path): Promise<Round
     await socket.waitFor((m) => m.type === 'media' && m.state === 'live', 30_000);
     const liveMs = performance.now() - started;
     socket.close();
-    const firstFrame = await firstFrameAt(page, sessionId, viewer.token);
-    const firstFrameMs = firstFrame - performance.timeOrigin - started;
+    const played = await playFromPage(page, sessionId, viewer.token, { waitMs: 20_000 });
+    if (!played.firstFrameAt) throw new Error('the viewer decoded no frame within 20 s');
+    // Both clocks are this machine's wall clock.
+    const firstFrameMs = played.firstFrameAt - performance.timeOrigin - started;
     const processes = ingestPids();
     const before = processes.map(sampleProc);
     await sleep(WINDOW_MS);
@@ -128,59 +131,6 @@ async function sessionOf(baseUrl: string, vendorId: unknown, encoder: ChildProce
     if (mine) return mine.session_id as string;
   }
   throw new Error('no session within 20 s');
-}
-
-/** The WHEP exchange in the page; resolves with the wall time (performance.timeOrigin based) of the first frame. */
-async function firstFrameAt(page: Page, sessionId: string, token: string): Promise<number> {
-  const at = await page.evaluate(
-    async ({ sessionId, token }) => {
-      const auth = { authorization: `Bearer ${token}` };
-      const probe = new RTCPeerConnection();
-      probe.addTransceiver('video', { direction: 'recvonly' });
-      probe.addTransceiver('audio', { direction: 'recvonly' });
-      const offer = (await probe.createOffer()).sdp ?? '';
-      probe.close();
-      const post = await fetch(`/live/sessions/${sessionId}/whep`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/sdp', ...auth },
-        body: offer,
-      });
-      const counter = await post.text();
-      const pc = new RTCPeerConnection();
-      const video = document.createElement('video');
-      video.muted = true;
-      video.autoplay = true;
-      document.body.append(video);
-      pc.addEventListener(
-        'track',
-        (event) => (video.srcObject = event.streams[0] ?? new MediaStream([event.track])),
-      );
-      await pc.setRemoteDescription({ type: 'offer', sdp: counter });
-      await pc.setLocalDescription(await pc.createAnswer());
-      await new Promise<void>((resolve) => {
-        if (pc.iceGatheringState === 'complete') return resolve();
-        pc.addEventListener(
-          'icegatheringstatechange',
-          () => pc.iceGatheringState === 'complete' && resolve(),
-        );
-        setTimeout(resolve, 2000);
-      });
-      await fetch(post.headers.get('location') ?? '', {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/sdp', ...auth },
-        body: pc.localDescription?.sdp ?? '',
-      });
-      (window as unknown as { whep: RTCPeerConnection[] }).whep ??= [];
-      (window as unknown as { whep: RTCPeerConnection[] }).whep.push(pc);
-      const deadline = Date.now() + 20_000;
-      while (video.videoWidth === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      return video.videoWidth ? performance.timeOrigin + performance.now() : 0;
-    },
-    { sessionId, token },
-  );
-  if (!at) throw new Error('the viewer decoded no frame within 20 s');
-  // Both clocks are this machine's wall clock.
-  return at;
 }
 
 /** Our server's ingest processes: FFmpeg reading pipe:0 and the GStreamer publisher. */

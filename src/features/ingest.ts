@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { thumbnailRoutes } from '../http/routes/thumbnails.js';
 import { Ingests, wrongApplication } from '../ingest/ingests.js';
+import { IngestPipeline } from '../media/ingest-pipeline.js';
 import { FLV_HEADER, RtmpListener, type RtmpPublishHandler } from '../ingest/rtmp-listener.js';
 import type { Services } from './services.js';
 
@@ -25,7 +26,8 @@ export const ingest = fp<Services>(async (app, services) => {
   const rtmpPort = settings.rtmpPort;
   if (rtmpPort === undefined) return;
   const ingests = new Ingests({
-    ...{ streamKeys, sessions, media, thumbnails, programs: settings, log: app.log },
+    ...{ streamKeys, sessions, media, thumbnails, log: app.log },
+    pipelines: (plan, format, onThumbnail) => new IngestPipeline(settings, plan, format, onThumbnail),
     streams: metrics.ingestStreams,
   });
   state.ingests = ingests;

@@ -2,19 +2,32 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
 import { DomainError } from '../contract/errors.js';
 import type { Sessions } from '../live/sessions.js';
-import { IngestPipeline, type IngestPrograms } from '../media/ingest-pipeline.js';
+import type { IngestPipeline } from '../media/ingest-pipeline.js';
 import { IngestPlanner, type IngestPlan, type PacketFacts } from '../media/ingest-plan.js';
 import type { Media } from '../media/media.js';
 import type { StreamKeyOwner, StreamKeys } from '../media/stream-keys.js';
 import type { Thumbnails } from '../media/thumbnails.js';
 
-/** What an ingest needs: who may publish, where, and the programs that carry the media. */
+/** What carries one ingest's media: an IngestPipeline (FFmpeg and webrtcbin), or a test's fake. */
+export type IngestMedia = Pick<
+  IngestPipeline,
+  'write' | 'offer' | 'answer' | 'onEnded' | 'stop' | 'lastWords'
+>;
+
+/** Starts the media of one ingest, with its plan. */
+export type PipelineFactory = (
+  plan: Extract<IngestPlan, { video: string }>,
+  format: 'flv' | 'mpegts',
+  onThumbnail: (jpeg: Buffer) => void,
+) => IngestMedia;
+
+/** What an ingest needs: who may publish, where, and what carries the media. */
 export interface IngestServices {
-  streamKeys: StreamKeys;
-  sessions: Sessions;
-  media: Media;
-  thumbnails: Thumbnails;
-  programs: IngestPrograms;
+  streamKeys: Pick<StreamKeys, 'authenticate'>;
+  sessions: Pick<Sessions, 'liveOrStart'>;
+  media: Pick<Media, 'sfu'>;
+  thumbnails: Pick<Thumbnails, 'save'>;
+  pipelines: PipelineFactory;
   log: FastifyBaseLogger;
   /** streammeon_ingest_streams_total. */
   streams: Counter<'protocol' | 'video'>;
@@ -83,7 +96,9 @@ export class Ingest {
   readonly #planner = new IngestPlanner();
   #held: Buffer[] = [];
   #heldBytes = 0;
-  #pipeline: IngestPipeline | undefined;
+  #pipeline: IngestMedia | undefined;
+  /** The plan is made (once): bytes are held until its pipeline exists, and never planned again. */
+  #decided = false;
   #sessionId: string | undefined;
   #resourceId: string | undefined;
   #ended = false;
@@ -105,7 +120,12 @@ export class Ingest {
     if (this.#pipeline) return this.#pipeline.write(bytes);
     this.#held.push(bytes);
     this.#heldBytes += bytes.length;
-    if (this.#heldBytes > MAX_PLANNING_BYTES) return this.#planned(this.#planner.decide());
+    if (this.#heldBytes > MAX_PLANNING_BYTES) {
+      if (this.#decided) void this.stop('the stream arrived faster than its ingest could start', true);
+      else this.#planned(this.#planner.decide());
+      return;
+    }
+    if (this.#decided) return;
     const plan = facts && this.#planner.observe(facts);
     if (plan) this.#planned(plan);
   }
@@ -134,7 +154,8 @@ export class Ingest {
 
   #planned(plan: IngestPlan): void {
     clearTimeout(this.#planTimer);
-    if (this.#ended || this.#pipeline) return;
+    if (this.#ended || this.#decided) return;
+    this.#decided = true;
     const video = 'refused' in plan ? 'refused' : plan.video;
     this.services.streams.inc({ protocol: this.source.protocol, video });
     if ('refused' in plan) {
@@ -147,11 +168,11 @@ export class Ingest {
   }
 
   async #start(plan: Extract<IngestPlan, { video: string }>): Promise<void> {
-    const { sessions, media, thumbnails, programs, log } = this.services;
+    const { sessions, media, thumbnails, pipelines, log } = this.services;
     const sessionId = await sessions.liveOrStart(this.owner.userId, this.owner.title ?? 'Live');
     if (this.#ended) return;
     this.#sessionId = sessionId;
-    const pipeline = new IngestPipeline(programs, plan, this.source.format, (jpeg) => {
+    const pipeline = pipelines(plan, this.source.format, (jpeg) => {
       thumbnails.save(sessionId, jpeg).catch((error: unknown) => {
         log.warn({ err: error, session: sessionId }, 'could not keep a thumbnail');
       });

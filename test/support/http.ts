@@ -57,3 +57,23 @@ export async function goLive(baseUrl: string, title = 'Test live') {
   if (res.status !== 200) throw new Error(`create session failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { vendor, session: res.body as { session_id: string; title: string } };
 }
+
+/** A replay as `GET /live/sessions/{id}/replay` answers it (the fields the tests read). */
+export interface ReplayReply {
+  status: string;
+  url: string;
+  content_type: string;
+  error: string | null;
+}
+
+/** Polls the session's replay until it is ready (throws at once if it failed); answers it. */
+export async function replayReady(baseUrl: string, sessionId: string, ms = 60_000): Promise<ReplayReply> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const replay = (await call(baseUrl, 'GET', `/live/sessions/${sessionId}/replay`)).body as ReplayReply;
+    if (replay?.status === 'failed') throw new Error(`the replay failed: ${replay.error}`);
+    if (replay?.status === 'ready') return replay;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until the replay is ready`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -100,6 +100,8 @@ export interface PagePlay {
   gathered: number;
   /** The error codes of `icecandidateerror` events (a TURN server's 401 for bad credentials). */
   candidateErrors: number[];
+  /** When the first frame showed (the wall clock in ms, to within 20 ms); 0: none. */
+  firstFrameAt: number;
 }
 
 /**
@@ -138,6 +140,7 @@ export function playFromPage(
           pairSucceeded: false,
           gathered: 0,
           candidateErrors: [],
+          firstFrameAt: 0,
         };
       }
       const location = post.headers.get('location') ?? '';
@@ -176,7 +179,8 @@ export function playFromPage(
       });
       const hopeless = relayOnly && gathered === 0 && pc.iceGatheringState === 'complete';
       const deadline = Date.now() + (hopeless ? 0 : waitMs);
-      while (Date.now() < deadline && video.videoWidth === 0) await new Promise((r) => setTimeout(r, 100));
+      while (Date.now() < deadline && video.videoWidth === 0) await new Promise((r) => setTimeout(r, 20));
+      const firstFrameAt = video.videoWidth ? performance.timeOrigin + performance.now() : 0;
       const before = video.currentTime;
       await new Promise((r) => setTimeout(r, 1000));
       let candidateType: string | null = null;
@@ -203,6 +207,7 @@ export function playFromPage(
         pairSucceeded,
         gathered,
         candidateErrors,
+        firstFrameAt,
       };
     },
     {
