@@ -102,7 +102,7 @@ export const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
 /** The largest SDP or SDP fragment body accepted. */
 export const MAX_SDP_BYTES = 64 * 1024;
 
-/** A live stream's picture is taken this often (ingest) or sent this often (the studio). */
+/** The browser studio sends a picture of its stream this often. */
 export const THUMBNAIL_EVERY_S = 10;
 /** Thumbnails' width in pixels (the height keeps the aspect ratio). */
 export const THUMBNAIL_WIDTH = 480;

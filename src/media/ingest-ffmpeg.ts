@@ -1,5 +1,11 @@
-import { THUMBNAIL_EVERY_S, THUMBNAIL_WIDTH } from '../contract/media.js';
+import { THUMBNAIL_WIDTH } from '../contract/media.js';
 import type { IngestPlan } from './ingest-plan.js';
+
+/**
+ * A picture of the stream every this many seconds of media. Each reaches us when the next is
+ * taken, so the one shown is at most twice this old (10 s; the API promises 20).
+ */
+export const PICTURE_EVERY_S = 5;
 
 /** Transcoded video: the widest it gets, and its bitrate cap. */
 const MAX_WIDTH = 1280;
@@ -9,7 +15,7 @@ const VIDEO_KBPS = 2500;
  * FFmpeg's arguments for one ingest: an FLV stream on stdin (as RTMP carried it) or MPEG-TS (as
  * SRT carries it) becomes, on stdout, MPEG-TS of H.264 video (copied, or x264 Constrained
  * Baseline level 3.1, as WebRTC's 42e01f, with a key frame every second) and Opus audio, for the WebRTC
- * publisher; and, on fd 3, a JPEG every THUMBNAIL_EVERY_S seconds (multipart, `mpjpeg`).
+ * publisher; and, on fd 3, a JPEG every PICTURE_EVERY_S seconds (multipart, `mpjpeg`).
  */
 export function ingestFfmpegArgs(
   plan: Extract<IngestPlan, { video: string }>,
@@ -35,13 +41,14 @@ export function ingestFfmpegArgs(
     ...['-f', input, '-i', 'pipe:0'],
     ...['-map', '0:v:0', ...video, ...audio],
     ...['-f', 'mpegts', '-muxdelay', '0', '-muxpreload', '0', '-flush_packets', '1', 'pipe:1'],
-    // The first frame at once, then one every THUMBNAIL_EVERY_S seconds.
+    // FFmpeg (5.1) hands an encoded picture over only when the next one is selected: the first two
+    // frames are taken, so the first picture comes at once, then one every PICTURE_EVERY_S.
     ...[
       '-map',
       '0:v:0',
       '-an',
       '-vf',
-      `select='isnan(prev_selected_t)+gte(t-prev_selected_t,${THUMBNAIL_EVERY_S})',scale=${THUMBNAIL_WIDTH}:-2`,
+      `select='isnan(prev_selected_t)+eq(n,1)+gte(t-prev_selected_t,${PICTURE_EVERY_S})',scale=${THUMBNAIL_WIDTH}:-2`,
     ],
     ...[
       '-fps_mode',

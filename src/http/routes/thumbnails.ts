@@ -40,7 +40,7 @@ export const thumbnailRoutes: FastifyPluginAsync<ThumbnailRoutesOptions> = async
         tags: ['media'],
         summary: "The stream's newest picture (JPEG, about 480 px wide)",
         description:
-          'A frame at most 20 s old while the session is live (RTMP ingest takes one every 10 s), the last one once it ended. `ETag` and `Cache-Control`; `If-None-Match` answers 304. 404 before there is one.',
+          'A frame at most 20 s old while the session is live (RTMP ingest takes one every 5 s, the studio sends one every 10 s), the last one once it ended. `ETag` and `Cache-Control`; `If-None-Match` answers 304. 404 before there is one.',
         params: SessionParams,
         querystring: ThumbnailQuery,
         produces: ['image/jpeg'],
