@@ -54,6 +54,9 @@ export class IngestPipeline {
     this.#ffmpeg = spawn(programs.ffmpeg, ingestFfmpegArgs(plan, input), {
       stdio: ['pipe', this.#publisher.stdin, 'pipe', 'pipe'],
     });
+    // FFmpeg holds the pipe now; this process's end of it closes, so that when FFmpeg exits the
+    // publisher reads the end of its input (EOS) and exits by itself.
+    this.#publisher.stdin?.destroy();
     const thumbnails = new MpjpegReader(onThumbnail);
     (this.#ffmpeg.stdio[3] as Readable).on('data', (chunk: Buffer) => thumbnails.push(chunk));
     this.#ffmpeg.stderr?.on('data', (chunk: Buffer) => {
