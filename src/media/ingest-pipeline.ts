@@ -59,12 +59,11 @@ export class IngestPipeline {
     this.#publisher.stdin?.destroy();
     const thumbnails = new MpjpegReader(onThumbnail);
     (this.#ffmpeg.stdio[3] as Readable).on('data', (chunk: Buffer) => thumbnails.push(chunk));
-    this.#ffmpeg.stderr?.on('data', (chunk: Buffer) => {
+    const keepLastWords = (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString()).slice(-STDERR_TAIL);
-    });
-    this.#publisher.stderr?.on('data', (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString()).slice(-STDERR_TAIL);
-    });
+    };
+    this.#ffmpeg.stderr?.on('data', keepLastWords);
+    this.#publisher.stderr?.on('data', keepLastWords);
     // A dead reader must not take the server down with EPIPE.
     this.#ffmpeg.stdin?.on('error', () => {});
     (this.#publisher.stdio[3] as Writable).on('error', () => {});
