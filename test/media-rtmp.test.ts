@@ -228,11 +228,16 @@ describe('RTMP ingest with stream keys', { skip }, () => {
 
     it('a second encoder with the same key replaces the first; being playable already, it is passed through', async () => {
       const replaced = first;
+      const oldFeed = (await server.app.media.sfu().rooms.get(sessionId))?.publisher;
       first = start(`${rtmp}/${key}`, PLAYABLE);
       assert.notEqual(await exited(replaced), null, "the first encoder's connection is closed");
+      // The new publisher's media, not the replaced one's state that may still read `live`.
       await eventually(
-        async () => (await server.app.media.sfu().rooms.get(sessionId))?.state === 'live',
-        'the media is live again',
+        async () => {
+          const room = await server.app.media.sfu().rooms.get(sessionId);
+          return room?.state === 'live' && room.publisher !== undefined && room.publisher !== oldFeed;
+        },
+        "the new publisher's media is live",
         20_000,
       );
       assert.equal((await liveSessionOf(vendor.user.id))?.session_id, sessionId, 'the same session');
